@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DatasetsSvcConfig(AppConfig):
+    name = "datasets_svc"
+    verbose_name = "Dataset viewer"

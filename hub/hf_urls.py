@@ -1,0 +1,47 @@
+"""The Hugging Face Hub HTTP contract, in one file (hf-api-contract.md)."""
+
+from __future__ import annotations
+
+from django.urls import path, re_path
+
+from orgs.api.views import WhoamiApi
+from repos.api.views import RepoCreateApi, RepoDeleteApi
+from repos.git import http as git_http
+from repos.lfs import api as lfs_api
+
+# `/{ns}/{name}` for models, `/datasets/{ns}/{name}` for datasets; `.git` optional.
+REPO = r"(?P<prefix>datasets/)?(?P<namespace>[A-Za-z0-9][A-Za-z0-9_.-]*)/(?P<name>[A-Za-z0-9_.-]+?)"
+
+
+def _kinded(view):  # type: ignore[no-untyped-def]
+    """Turn the optional `datasets/` prefix into the `kind` argument."""
+
+    def wrapper(request, prefix=None, **kwargs):  # type: ignore[no-untyped-def]
+        return view(request, kind="dataset" if prefix else "model", **kwargs)
+
+    wrapper.csrf_exempt = True  # type: ignore[attr-defined]
+    wrapper.__name__ = view.__name__
+    return wrapper
+
+
+urlpatterns = [
+    # huggingface_hub HfApi.whoami -> GET /api/whoami-v2
+    path("api/whoami-v2", WhoamiApi.as_view(), name="whoami"),
+    # HfApi.create_repo -> POST /api/repos/create; delete_repo -> DELETE /api/repos/delete
+    path("api/repos/create", RepoCreateApi.as_view(), name="repo-create"),
+    path("api/repos/delete", RepoDeleteApi.as_view(), name="repo-delete"),
+    # Git LFS transfers through signed hrefs (the batch API hands them out).
+    path("api/lfs/objects/<str:oid>", lfs_api.object_transfer, name="lfs-object"),
+    path("api/lfs/verify", lfs_api.verify, name="lfs-verify"),
+    # Git smart HTTP and the LFS API under the repo's git URL.
+    re_path(rf"^{REPO}(?:\.git)?/info/refs$", _kinded(git_http.info_refs), name="git-info-refs"),
+    re_path(
+        rf"^{REPO}(?:\.git)?/(?P<service>git-upload-pack|git-receive-pack)$",
+        _kinded(git_http.service_rpc),
+        name="git-rpc",
+    ),
+    re_path(rf"^{REPO}(?:\.git)?/info/lfs/objects/batch$", _kinded(lfs_api.batch),
+            name="lfs-batch"),
+    re_path(rf"^{REPO}(?:\.git)?/info/lfs/locks(?:/(?P<rest>.+))?$", _kinded(lfs_api.locks),
+            name="lfs-locks"),
+]

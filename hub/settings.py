@@ -1,0 +1,200 @@
+"""The only settings module. No HUB_* variable set: the embedded profile; set them: production."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from hub.env import env_bool, env_float, env_int, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DATA_DIR = Path(env_str("HUB_DATA_DIR", str(BASE_DIR / "data"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """HUB_SECRET_KEY, or a key generated once and kept in the data folder (embedded profile)."""
+    configured = env_str("HUB_SECRET_KEY")
+    if configured:
+        return configured
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.touch(mode=0o600)
+        key_file.write_text(secrets.token_urlsafe(50))
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("HUB_DEBUG", False)
+PUBLIC_URL = env_str("HUB_PUBLIC_URL", "").rstrip("/")
+ALLOWED_HOSTS = [h.strip() for h in env_str("HUB_ALLOWED_HOSTS", "*").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [PUBLIC_URL] if PUBLIC_URL else []
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "orgs",
+    "repos",
+    "search",
+    "datasets_svc",
+    "webhooks",
+    "hub",
+]
+
+MIDDLEWARE = [
+    "hub.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "orgs.middleware.TokenAuthMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "hub.middleware.SecurityHeadersMiddleware",
+]
+
+ROOT_URLCONF = "hub.urls"
+APPEND_SLASH = False
+WSGI_APPLICATION = "hub.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "hub.context.site",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------------
+DATABASE_URL = env_str("HUB_DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "hub.sqlite3",
+            "OPTIONS": {
+                # WAL lets the web server, the worker and the CLI share one file.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "orgs.User"
+LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "hub" / "static"]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = False
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = PUBLIC_URL.startswith("https://")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("HUB_MAX_API_BODY_BYTES", 10 * 1024 * 1024)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "orgs.auth.TokenAuthentication",
+        "orgs.auth.HubSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "hub.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {"TITLE": "Hubforge API", "VERSION": "0.1.0"}
+
+# --- background work ------------------------------------------------------------------------
+REDIS_URL = env_str("HUB_REDIS_URL")
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Above the longest task, so Redis does not redeliver a running task (SECURITY.md 8).
+        "visibility_timeout": env_int("HUB_CELERY_VISIBILITY_TIMEOUT", 3 * 3600),
+    }
+else:
+    # Persisted local broker: a SQLite file beside the database; survives restarts.
+    CELERY_BROKER_URL = f"hubsqla+sqlite:///{DATA_DIR / 'broker.sqlite3'}"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+CELERY_TASK_ALWAYS_EAGER = env_bool("HUB_TASKS_EAGER", False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "sweep-event-outbox": {"task": "repos.tasks.sweep_events", "schedule": 60.0},
+    "sweep-git-locks": {"task": "repos.tasks.sweep_stale_locks", "schedule": 300.0},
+}
+
+# --- search, storage ------------------------------------------------------------------------
+ELASTICSEARCH_URL = env_str("HUB_ELASTICSEARCH_URL")
+GIT_ROOT = DATA_DIR / "git"
+LFS_ROOT = DATA_DIR / "lfs"
+S3_ENDPOINT = env_str("HUB_S3_ENDPOINT")
+S3_BUCKET = env_str("HUB_S3_BUCKET")
+S3_ACCESS_KEY = env_str("HUB_S3_ACCESS_KEY")
+S3_SECRET_KEY = env_str("HUB_S3_SECRET_KEY")
+S3_REGION = env_str("HUB_S3_REGION", "us-east-1")
+
+# --- hub policy -----------------------------------------------------------------------------
+MAX_GIT_BLOB_BYTES = env_int("HUB_MAX_GIT_BLOB_BYTES", 10 * 1024 * 1024)
+MAX_PUSH_BYTES = env_int("HUB_MAX_PUSH_BYTES", 5 * 1024 * 1024 * 1024)
+LFS_HREF_TTL_SECONDS = env_int("HUB_LFS_HREF_TTL_SECONDS", 3600)
+GIT_STALE_LOCK_SECONDS = env_int("HUB_GIT_STALE_LOCK_SECONDS", 600)
+ALLOW_SIGNUP = env_bool("HUB_ALLOW_SIGNUP", True)
+WEBHOOK_RETRY_BASE_SECONDS = env_float("HUB_WEBHOOK_RETRY_BASE_SECONDS", 30.0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("HUB_LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

@@ -1,0 +1,80 @@
+"""What a push may do: the checks run by the pre-receive hook, and the post-receive record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+
+from repos import events
+from repos.git.hooks import HookCall, Verdict, new_objects, read_blobs
+from repos.git.store import ZERO_SHA
+from repos.lfs.pointer import MAX_POINTER_SIZE, parse_pointer
+from repos.models import Repo
+from repos.services import lfs_linked_oids, repo_record_push
+
+ALLOWED_REF_PREFIXES = ("refs/heads/", "refs/tags/")
+# Smallest possible pointer: version line + oid line + "size 0".
+_MIN_POINTER_SIZE = 120
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MiB"
+
+
+def check_push(*, repo: Repo, git_dir: Path, call: HookCall) -> Verdict:
+    """Decide a whole push (pre-receive): any failed rule declines every ref, atomically."""
+    errors: list[str] = []
+    for old, new, ref in call.updates:
+        if not ref.startswith(ALLOWED_REF_PREFIXES):
+            errors.append(f"refusing to update {ref}: only branches and tags can be pushed")
+        elif new == ZERO_SHA and ref == f"refs/heads/{repo.default_branch}":
+            errors.append(f"refusing to delete the default branch {repo.default_branch}")
+    if errors:
+        return Verdict(ok=False, message=_report(errors))
+
+    max_blob = settings.MAX_GIT_BLOB_BYTES
+    candidates: dict[str, str] = {}  # blob sha -> path, small enough to be an LFS pointer
+    for obj_type, sha, size, path in new_objects(call, git_dir):
+        if obj_type != "blob":
+            continue
+        if size > max_blob:
+            errors.append(
+                f"{path or sha}: file of {_mib(size)} is over the {_mib(max_blob)} limit for "
+                "files stored in git; track it with Git LFS (git lfs track) and push again"
+            )
+        elif _MIN_POINTER_SIZE <= size <= MAX_POINTER_SIZE:
+            candidates[sha] = path
+    if errors:
+        return Verdict(ok=False, message=_report(errors))
+
+    pointers: dict[str, str] = {}  # lfs oid -> path
+    for sha, content in read_blobs(call, git_dir, list(candidates)):
+        pointer = parse_pointer(content)
+        if pointer is not None:
+            pointers[pointer.oid] = candidates.get(sha, sha)
+    if pointers:
+        present = lfs_linked_oids(repo=repo, oids=list(pointers))
+        for oid, path in sorted(pointers.items(), key=lambda kv: kv[1]):
+            if oid not in present:
+                errors.append(
+                    f"{path}: Git LFS object {oid} is not on the server; run `git lfs push "
+                    "--all origin` (or install git-lfs) and push again"
+                )
+    if errors:
+        return Verdict(ok=False, message=_report(errors))
+    return Verdict(ok=True)
+
+
+def record_push(*, repo: Repo, call: HookCall) -> Verdict:
+    """post-receive: the refs really moved; publish one RepoUpdated."""
+    updates = [events.RefUpdate(ref=ref, old=old, new=new) for old, new, ref in call.updates]
+    repo_record_push(repo=repo, updates=updates, source="git")
+    return Verdict(ok=True)
+
+
+def _report(errors: list[str]) -> str:
+    lines = ["", "hubforge: push rejected", *[f"  - {e}" for e in errors[:50]]]
+    if len(errors) > 50:
+        lines.append(f"  ... and {len(errors) - 50} more")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,151 @@
+"""Repos and their LFS objects, plus the event outbox."""
+
+from __future__ import annotations
+
+import uuid
+from contextvars import ContextVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+from orgs.models import Namespace, User
+
+
+class RepoKind(models.TextChoices):
+    MODEL = "model"
+    DATASET = "dataset"
+
+
+# The URL segment for each kind: `/datasets/ns/name`, while models have no prefix.
+URL_PREFIX = {RepoKind.MODEL: "", RepoKind.DATASET: "datasets/"}
+API_PLURAL = {RepoKind.MODEL: "models", RepoKind.DATASET: "datasets"}
+
+
+def _new_storage_key() -> str:
+    return uuid.uuid4().hex
+
+
+class RepoQuerySet(models.QuerySet["Repo"]):
+    def visible_to(self, user: User | object) -> RepoQuerySet:
+        """Public repos, plus private ones the user may read."""
+        if getattr(user, "is_superuser", False):
+            return self
+        if not getattr(user, "is_authenticated", False):
+            return self.filter(private=False)
+        return self.filter(models.Q(private=False) | models.Q(owner_id=user.namespace_id))  # type: ignore[attr-defined]
+
+
+class Repo(models.Model):
+    owner = models.ForeignKey(Namespace, on_delete=models.PROTECT, related_name="repos")
+    name = models.CharField(max_length=96)
+    kind = models.CharField(max_length=16, choices=RepoKind.choices, default=RepoKind.MODEL)
+    private = models.BooleanField(default=False)
+    gated = models.CharField(max_length=8, blank=True, default="")  # "", "auto", "manual"
+    description = models.CharField(max_length=300, blank=True, default="")
+    # The bare repository's directory name: immutable, so renames are database updates.
+    storage_key = models.CharField(max_length=32, unique=True, default=_new_storage_key)
+    default_branch = models.CharField(max_length=255, default="main")
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_modified = models.DateTimeField(auto_now_add=True)
+
+    objects = RepoQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "owner", "kind", Lower("name"), name="repo_owner_kind_name_ci_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["kind", "-last_modified"])]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner.name}/{self.name}"
+
+    @property
+    def url_path(self) -> str:
+        """`ns/name` for models, `datasets/ns/name` for datasets (no leading slash)."""
+        return f"{URL_PREFIX[RepoKind(self.kind)]}{self.full_name}"
+
+    @property
+    def api_path(self) -> str:
+        return f"{API_PLURAL[RepoKind(self.kind)]}/{self.full_name}"
+
+    @property
+    def html_url(self) -> str:
+        return f"{public_base_url()}/{self.url_path}"
+
+
+# Set per request by hub middleware when HUB_PUBLIC_URL is not configured.
+request_base_url: ContextVar[str | None] = ContextVar("request_base_url", default=None)
+
+
+def public_base_url() -> str:
+    """The one base URL every absolute link is built from (hf-api-contract.md 0.7)."""
+    return settings.PUBLIC_URL or request_base_url.get() or "http://127.0.0.1:8000"
+
+
+class RepoRedirect(models.Model):
+    """An old name of a renamed or transferred repo; answered with a redirect."""
+
+    kind = models.CharField(max_length=16, choices=RepoKind.choices)
+    full_name = models.CharField(max_length=140)
+    repo = models.ForeignKey(Repo, on_delete=models.CASCADE, related_name="redirects")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("kind", Lower("full_name"), name="redirect_kind_name_ci_unique")
+        ]
+
+
+class LfsObject(models.Model):
+    """An object in the content-addressed store, verified (sha256 and size) on the way in."""
+
+    oid = models.CharField(max_length=64, primary_key=True)
+    size = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class LfsLink(models.Model):
+    """A repo may read an LFS object only when it uploaded or references it."""
+
+    repo = models.ForeignKey(Repo, on_delete=models.CASCADE, related_name="lfs_links")
+    lfs_object = models.ForeignKey(LfsObject, on_delete=models.PROTECT, related_name="links")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("repo", "lfs_object", name="lfs_link_repo_object_unique")
+        ]
+
+
+class EventRecord(models.Model):
+    """Outbox row: written in the caller's transaction, dispatched after commit, swept if missed."""
+
+    kind = models.CharField(max_length=64)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+
+class LfsLock(models.Model):
+    """A Git LFS file lock (git lfs lock/unlock); one per path and repo."""
+
+    repo = models.ForeignKey(Repo, on_delete=models.CASCADE, related_name="lfs_locks")
+    path = models.CharField(max_length=1024)
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    ref = models.CharField(max_length=255, blank=True, default="")
+    locked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("repo", "path", name="lfs_lock_repo_path_unique")]
+        ordering = ["pk"]

@@ -1,0 +1,74 @@
+"""Reads for repos, with access checks built in: a hidden repo is indistinguishable from none."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import QuerySet
+
+from common.errors import PermissionDeniedError, RepoNotFoundError
+from orgs.models import User
+from orgs.permissions import Action, can
+from repos.models import Repo, RepoKind, RepoRedirect
+
+
+def _anonymous(user: User | AnonymousUser) -> bool:
+    return not user.is_authenticated
+
+
+def repo_lookup(*, kind: str, namespace: str, name: str) -> Repo | None:
+    """The repo with that name, ignoring case; no access check."""
+    return (
+        Repo.objects.select_related("owner")
+        .filter(kind=kind, owner__name__iexact=namespace, name__iexact=name)
+        .first()
+    )
+
+
+def repo_redirect_lookup(*, kind: str, namespace: str, name: str) -> Repo | None:
+    """The repo an old name now points to, if it was renamed."""
+    redirect = (
+        RepoRedirect.objects.select_related("repo__owner")
+        .filter(kind=kind, full_name__iexact=f"{namespace}/{name}")
+        .first()
+    )
+    return redirect.repo if redirect else None
+
+
+def repo_get(
+    *, user: User | AnonymousUser, kind: str, namespace: str, name: str, action: Action = Action.READ
+) -> Repo:
+    """The repo, if `user` may do `action` on it; else RepoNotFoundError (401 when anonymous).
+
+    A private repo the user cannot read answers exactly like a missing one. A user who can
+    read but not write gets PermissionDeniedError from the caller's write check instead.
+    """
+    repo = repo_lookup(kind=kind, namespace=namespace, name=name)
+    if repo is None or not can(user, Action.READ, repo):
+        raise RepoNotFoundError(anonymous=_anonymous(user))
+    if action is not Action.READ and not can(user, action, repo):
+        if _anonymous(user):
+            raise RepoNotFoundError(anonymous=True)
+        raise PermissionDeniedError(
+            f"You don't have the rights to {action.value} {repo.full_name}."
+        )
+    return repo
+
+
+def repo_list_for_owner(*, user: User | AnonymousUser, namespace: str) -> QuerySet[Repo]:
+    return (
+        Repo.objects.visible_to(user)
+        .select_related("owner")
+        .filter(owner__name__iexact=namespace)
+        .order_by("-last_modified")
+    )
+
+
+def repo_list_recent(*, user: User | AnonymousUser, kind: str | None = None, limit: int = 30) -> list[Repo]:
+    qs = Repo.objects.visible_to(user).select_related("owner").order_by("-last_modified")
+    if kind:
+        qs = qs.filter(kind=kind)
+    return list(qs[:limit])
+
+
+KINDS = {"models": RepoKind.MODEL, "datasets": RepoKind.DATASET, "model": RepoKind.MODEL,
+         "dataset": RepoKind.DATASET}

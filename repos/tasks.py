@@ -1,0 +1,27 @@
+"""Background work owned by repos: event dispatch and housekeeping."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from repos import events
+
+
+@shared_task
+def dispatch_event(*, record_id: int) -> None:
+    """Run the subscribers of one outbox event; idempotent (a dispatched row is skipped)."""
+    events.dispatch(record_id)
+
+
+@shared_task
+def sweep_events() -> int:
+    """Re-enqueue events whose on-commit dispatch was lost (broker down, process killed)."""
+    return events.sweep()
+
+
+@shared_task
+def sweep_stale_locks() -> int:
+    """Remove git ref lock files left behind by killed processes."""
+    from repos.git.store import git_store
+
+    return git_store().remove_stale_locks()
