@@ -23,6 +23,15 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# huggingface_hub reads these at import time: classic LFS uploads (no Xet, contract 4),
+# a private cache, and never the public hub or a developer's own token.
+os.environ["HF_HUB_DISABLE_XET"] = "1"
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="hubforge-hfhome-")
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = "1"
+for _name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HUGGINGFACE_CO_STAGING", "HF_ENDPOINT"):
+    os.environ.pop(_name, None)
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -74,6 +83,12 @@ class HubServer:
                           timeout=30)
         r.raise_for_status()
         return str(r.json()["name"])
+
+    def api(self, token: str | None):  # type: ignore[no-untyped-def]
+        """A huggingface_hub HfApi pointed at this server."""
+        from huggingface_hub import HfApi
+
+        return HfApi(endpoint=self.url, token=token or False)
 
     def log_tail(self, n: int = 4000) -> str:
         if self.log_path and self.log_path.exists():
