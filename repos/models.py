@@ -149,3 +149,32 @@ class LfsLock(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint("repo", "path", name="lfs_lock_repo_path_unique")]
         ordering = ["pk"]
+
+
+# --- lifecycle, listing, likes: likes and daily download counts -----------------------------
+
+
+class Like(models.Model):
+    """A user's like of a repo (huggingface_hub list_liked_repos / list_repo_likers)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="likes")
+    repo = models.ForeignKey(Repo, on_delete=models.CASCADE, related_name="likes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("user", "repo", name="like_user_repo_unique")]
+        indexes = [
+            models.Index(fields=["user", "-created_at"]),
+            models.Index(fields=["repo", "-created_at"]),
+        ]
+
+
+class DownloadDay(models.Model):
+    """Downloads of a repo on one UTC day; `downloads` sums the last 30 of them."""
+
+    repo = models.ForeignKey(Repo, on_delete=models.CASCADE, related_name="download_days")
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("repo", "day", name="download_day_repo_unique")]
