@@ -5,12 +5,19 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from orgs.api.views import WhoamiApi
+from repos.api import info as info_api
+from repos.api.resolve import resolve
 from repos.api.views import RepoCreateApi, RepoDeleteApi
 from repos.git import http as git_http
 from repos.lfs import api as lfs_api
 
 # `/{ns}/{name}` for models, `/datasets/{ns}/{name}` for datasets; `.git` optional.
 REPO = r"(?P<prefix>datasets/)?(?P<namespace>[A-Za-z0-9][A-Za-z0-9_.-]*)/(?P<name>[A-Za-z0-9_.-]+?)"
+# `/api/{models|datasets}/{ns}/{name}`
+API_REPO = (
+    r"api/(?P<plural>models|datasets)/"
+    r"(?P<namespace>[A-Za-z0-9][A-Za-z0-9_.-]*)/(?P<name>[A-Za-z0-9_.-]+?)"
+)
 
 
 def _kinded(view):  # type: ignore[no-untyped-def]
@@ -30,6 +37,21 @@ urlpatterns = [
     # HfApi.create_repo -> POST /api/repos/create; delete_repo -> DELETE /api/repos/delete
     path("api/repos/create", RepoCreateApi.as_view(), name="repo-create"),
     path("api/repos/delete", RepoDeleteApi.as_view(), name="repo-delete"),
+    # --- read side (repo info, tree, paths-info, refs, commits, resolve) ---
+    # model_info / dataset_info / repo_info [revision=...]
+    re_path(rf"^{API_REPO}$", info_api.repo_info, name="repo-info"),
+    re_path(
+        rf"^{API_REPO}/revision/(?P<revision>.+)$",
+        info_api.repo_info_revision,
+        name="repo-info-revision",
+    ),
+    # list_repo_tree, get_paths_info, list_repo_refs, list_repo_commits
+    re_path(rf"^{API_REPO}/tree/(?P<tail>.+)$", info_api.repo_tree, name="repo-tree"),
+    re_path(rf"^{API_REPO}/paths-info/(?P<revision>.+)$", info_api.paths_info, name="paths-info"),
+    re_path(rf"^{API_REPO}/refs$", info_api.repo_refs, name="repo-refs"),
+    re_path(rf"^{API_REPO}/commits/(?P<revision>.+)$", info_api.repo_commits, name="repo-commits"),
+    # hf_hub_download / snapshot_download / HfFileSystem reads
+    re_path(rf"^{REPO}/resolve/(?P<tail>.+)$", _kinded(resolve), name="resolve"),
     # Git LFS transfers through signed hrefs (the batch API hands them out).
     path("api/lfs/objects/<str:oid>", lfs_api.object_transfer, name="lfs-object"),
     path("api/lfs/verify", lfs_api.verify, name="lfs-verify"),
@@ -40,8 +62,12 @@ urlpatterns = [
         _kinded(git_http.service_rpc),
         name="git-rpc",
     ),
-    re_path(rf"^{REPO}(?:\.git)?/info/lfs/objects/batch$", _kinded(lfs_api.batch),
-            name="lfs-batch"),
-    re_path(rf"^{REPO}(?:\.git)?/info/lfs/locks(?:/(?P<rest>.+))?$", _kinded(lfs_api.locks),
-            name="lfs-locks"),
+    re_path(
+        rf"^{REPO}(?:\.git)?/info/lfs/objects/batch$", _kinded(lfs_api.batch), name="lfs-batch"
+    ),
+    re_path(
+        rf"^{REPO}(?:\.git)?/info/lfs/locks(?:/(?P<rest>.+))?$",
+        _kinded(lfs_api.locks),
+        name="lfs-locks",
+    ),
 ]
