@@ -96,7 +96,8 @@ def test_model_info_reports_commit_and_siblings(hub_server: HubServer, filled_re
     assert info.id == filled_repo["repo_id"]
     assert info.sha == filled_repo["main"]
     assert info.private is False
-    assert info.last_modified is not None and info.created_at is not None
+    assert info.last_modified is not None
+    assert info.created_at is not None
     names = {s.rfilename: s for s in info.siblings}
     assert set(names) == {
         ".gitattributes",
@@ -143,13 +144,15 @@ def test_missing_and_private_repos_look_the_same(hub_server: HubServer, filled_r
                 api.model_info(repo_id)
             assert not api.repo_exists(repo_id)
     anon = requests.get(f"{hub_server.url}/api/models/{private}", timeout=10)
-    assert anon.status_code == 401 and anon.headers["X-Error-Code"] == "RepoNotFound"
+    assert anon.status_code == 401
+    assert anon.headers["X-Error-Code"] == "RepoNotFound"
     other = requests.get(
         f"{hub_server.url}/api/models/{private}",
         headers={"Authorization": f"Bearer {other_token}"},
         timeout=10,
     )
-    assert other.status_code == 404 and other.headers["X-Error-Code"] == "RepoNotFound"
+    assert other.status_code == 404
+    assert other.headers["X-Error-Code"] == "RepoNotFound"
     assert hub_server.api(owner_token).model_info(private).private is True
 
 
