@@ -50,6 +50,8 @@ urlpatterns = [
     re_path(rf"^{API_REPO}/paths-info/(?P<revision>.+)$", info_api.paths_info, name="paths-info"),
     re_path(rf"^{API_REPO}/refs$", info_api.repo_refs, name="repo-refs"),
     re_path(rf"^{API_REPO}/commits/(?P<revision>.+)$", info_api.repo_commits, name="repo-commits"),
+    re_path(rf"^{API_REPO}/xet-(?P<mode>read|write)-token/(?P<revision>.*)$", info_api.xet_token,
+            name="xet-token"),
     # hf_hub_download / snapshot_download / HfFileSystem reads
     re_path(rf"^{REPO}/resolve/(?P<tail>.+)$", _kinded(resolve), name="resolve"),
     # Git LFS transfers through signed hrefs (the batch API hands them out).

@@ -21,6 +21,7 @@ class Guarded(Protocol):
 
     owner_id: int
     private: bool
+    gated: str  # "" (not gated), "auto" or "manual"
 
 
 def _token_allows(user: User, action: Action) -> bool:
@@ -64,3 +65,19 @@ def can_write_namespace(user: User | AnonymousUser, namespace: Namespace) -> boo
         return False
     role = namespace_role(user, namespace.pk)
     return role is not None and _RANK[role] >= _RANK[Action.WRITE]
+
+
+def can_download(user: User | AnonymousUser, resource: Guarded) -> bool:
+    """May `user` fetch the files of `resource`? Gated repos need more than read access.
+
+    Metadata of a gated repo stays readable by everyone (as on the public hub); its files
+    are for those with write access to it (and, once access requests exist, approved users).
+    """
+    if not can(user, Action.READ, resource):
+        return False
+    if not resource.gated:
+        return True
+    if not user.is_authenticated:
+        return False
+    role = namespace_role(user, resource.owner_id)
+    return role is not None

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_http_methods
 
-from common.errors import BadRequestError
+from common.errors import BadRequestError, HubError
 from repos.api.common import api_repo, hf_date, hf_errors, kind_from_plural
 from repos.files import FileEntry, file_entry, last_commits, list_entries
 from repos.git.store import git_store
@@ -253,3 +253,20 @@ def repo_commits(
         url = f"{public_base_url()}{request.path}?{urlencode(list(params.lists()), doseq=True)}"
         response["Link"] = f'<{url}>; rel="next"'
     return response
+
+
+@hf_errors
+def xet_token(
+    request: HttpRequest, plural: str, namespace: str, name: str, **_: str
+) -> HttpResponse:
+    """`xet-read-token` / `xet-write-token`: a clear refusal instead of a bare 404.
+
+    huggingface_hub >= 1.20 with hf_xet installed uploads through Xet unconditionally
+    (contract section 4); this hub stores large files with classic Git LFS only.
+    """
+    api_repo(request, kind=kind_from_plural(plural), namespace=namespace, name=name)
+    raise HubError(
+        "This hub stores large files with Git LFS and does not support Xet. Set "
+        "HF_HUB_DISABLE_XET=1 (or uninstall hf_xet) next to HF_ENDPOINT and retry.",
+        status=501,
+    )

@@ -22,9 +22,10 @@ from django.http import (
 )
 from django.views.decorators.http import require_http_methods
 
-from common.errors import EntryNotFoundError, HubError
+from common.errors import EntryNotFoundError, GatedRepoError, HubError
 from common.http import error_response
 from common.streams import iter_file
+from orgs.permissions import can_download
 from repos.api.info import resolve_commit
 from repos.files import FileEntry, file_entry
 from repos.git.store import git_store
@@ -83,6 +84,16 @@ def _parse_range(header: str | None, size: int) -> tuple[int, int] | bool | None
     return start, min(end, size - 1)
 
 
+def gated_error(repo: Repo, *, anonymous: bool) -> GatedRepoError:
+    """The error huggingface_hub turns into GatedRepoError (contract 0.6, 1.7)."""
+    kind = "model" if repo.kind == "model" else "dataset"
+    return GatedRepoError(
+        f"Access to {kind} {repo.full_name} is restricted and you are not in the authorized "
+        f"list. Visit {repo.html_url} to ask for access.",
+        status=401 if anonymous else 403,
+    )
+
+
 def _metadata(response: HttpResponse, *, commit: str, entry: FileEntry) -> None:
     response["X-Repo-Commit"] = commit
     if entry.lfs is not None:
@@ -103,6 +114,8 @@ def resolve(request: HttpRequest, kind: str, namespace: str, name: str, tail: st
     commit = ""
     try:
         repo = repo_get(user=request.user, kind=kind, namespace=namespace, name=name)
+        if not can_download(request.user, repo):
+            raise gated_error(repo, anonymous=not request.user.is_authenticated)
         revision, path = split_revision(repo, decoded_tail=tail, raw=raw_tail(request, "resolve"))
         commit = resolve_commit(repo, revision)
         entry = file_entry(repo, commit=commit, path=path)

@@ -22,6 +22,7 @@ from huggingface_hub import (
 )
 from huggingface_hub.errors import (
     EntryNotFoundError,
+    GatedRepoError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
@@ -296,3 +297,43 @@ def test_hf_filesystem_reads(hub_server: HubServer, filled_repo: dict) -> None:
         f"{repo_id}/sub/a.txt",
         f"{repo_id}/sub/deep",
     ]
+
+
+def test_gated_repo_files_need_access(hub_server: HubServer, tmp_path: Path) -> None:
+    _owner, owner_token = hub_server.create_user()
+    repo_id = hub_server.create_repo(owner_token)
+    name = repo_id.split("/")[1]
+    hub_server.cli(
+        "shell",
+        "-c",
+        f"from repos.models import Repo; Repo.objects.filter(name={name!r}).update(gated='manual')",
+    )
+    _other, other_token = hub_server.create_user()
+    info = hub_server.api(other_token).model_info(repo_id)  # metadata stays readable
+    assert info.gated == "manual"
+    for token in (None, other_token):
+        with pytest.raises(
+            GatedRepoError, match="is restricted and you are not in the authorized list"
+        ):
+            hf_hub_download(
+                repo_id, ".gitattributes", endpoint=hub_server.url, token=token, cache_dir=tmp_path
+            )
+    assert hub_server.api(other_token).repo_exists(repo_id)
+    path = hf_hub_download(
+        repo_id,
+        ".gitattributes",
+        endpoint=hub_server.url,
+        token=owner_token,
+        cache_dir=tmp_path / "owner",
+    )
+    assert Path(path).read_text().startswith("*.7z")
+
+
+def test_xet_token_request_gets_a_clear_error(hub_server: HubServer, filled_repo: dict) -> None:
+    r = requests.get(
+        f"{hub_server.url}/api/models/{filled_repo['repo_id']}/xet-write-token/main",
+        headers={"Authorization": f"Bearer {filled_repo['token']}"},
+        timeout=10,
+    )
+    assert r.status_code == 501
+    assert "HF_HUB_DISABLE_XET=1" in r.json()["error"]
