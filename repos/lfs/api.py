@@ -136,6 +136,10 @@ def batch(request: HttpRequest, kind: str, namespace: str, name: str) -> HttpRes
     accept = request.META.get("HTTP_ACCEPT", "")
     if accept and not any(t in accept for t in ("git-lfs+json", "application/json", "*/*")):
         return _lfs_error(406, f"Accept must be {LFS_JSON}.")
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    if content_type and not content_type.endswith("json"):
+        # A form or text/plain POST is what a cross-site page can send with a session cookie.
+        return _lfs_error(415, f"Content-Type must be {LFS_JSON}.")
     try:
         operation, objects = _parse_objects(_read_json(request))
         action = Action.WRITE if operation == "upload" else Action.READ
