@@ -7,10 +7,10 @@ import re
 from common.errors import BadRequestError
 
 # Users and organizations: letters, digits, `-` and `_`; keep their case (`DVUser`).
-NAMESPACE_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,40}[A-Za-z0-9])?$")
+NAMESPACE_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,40}[A-Za-z0-9])?\Z")
 # Repos: letters, digits, `-`, `_`, `.`; at most 96; no `--` or `..`; not starting or
 # ending with `-` or `.` (huggingface_hub utils/_validators.py and the Hub's own checks).
-REPO_NAME_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?$")
+REPO_NAME_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?\Z")
 RESERVED_NAMESPACES = frozenset(
     {
         "api", "datasets", "spaces", "models", "settings", "login", "logout", "signup",

@@ -15,14 +15,15 @@ from pathlib import Path
 
 from django.conf import settings
 from dulwich.objects import Blob, Commit, Tag, Tree
+from dulwich.refs import check_ref_format
 from dulwich.repo import Repo as DulwichRepo
 
-from common.errors import ConflictError, RevisionNotFoundError
+from common.errors import BadRequestError, ConflictError, RevisionNotFoundError
 
 ZERO_SHA = "0" * 40
-_KEY_RE = re.compile(r"^[0-9a-f]{32}$")
-_SHA_RE = re.compile(r"^[0-9a-f]{40}$")
-_SHORT_SHA_RE = re.compile(r"^[0-9a-f]{7,39}$")
+_KEY_RE = re.compile(r"^[0-9a-f]{32}\Z")
+_SHA_RE = re.compile(r"^[0-9a-f]{40}\Z")
+_SHORT_SHA_RE = re.compile(r"^[0-9a-f]{7,39}\Z")
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,13 @@ class GitStore:
             repo.close()
 
     def update_ref(self, storage_key: str, ref: str, old: str | None, new: str | None) -> None:
-        """Compare-and-swap a ref (None/zeros: must not exist / delete); ConflictError if moved."""
+        """Compare-and-swap a ref (None/zeros: must not exist / delete); ConflictError if moved.
+
+        BadRequestError for a name git would call funny (`refs/heads/../x`, `a..b`, `x.lock`)
+        or one outside refs/.
+        """
+        if not ref.startswith("refs/") or not check_ref_format(ref.encode()):
+            raise BadRequestError(f"Invalid reference name: {ref!r}")
         repo = self.open(storage_key)
         try:
             old_b = None if old in (None, ZERO_SHA) else old.encode()  # type: ignore[union-attr]
@@ -246,7 +253,9 @@ class GitStore:
             parent_tree = repo[commit.parents[0]].tree if commit.parents else None
             out = []
             for change in tree_changes(repo.object_store, parent_tree, commit.tree):
-                path = (change.new.path or change.old.path).decode("utf-8", "replace")
+                # dulwich >= 0.23 gives None (not an empty entry) for the missing side.
+                side = change.new if change.new is not None and change.new.path else change.old
+                path = side.path.decode("utf-8", "replace")
                 out.append((change.type, path))
             return out
         finally:

@@ -10,8 +10,9 @@ _VERSIONS = {
     "https://git-lfs.github.com/spec/v1",
     "https://hawser.github.com/spec/v1",  # pre-release name, still accepted by git-lfs
 }
-_KEY_RE = re.compile(r"^[a-z0-9.-]+$")
-_OID_RE = re.compile(r"^sha256:([0-9a-f]{64})$")
+_KEY_RE = re.compile(r"^[a-z0-9.-]+\Z")
+_OID_RE = re.compile(r"^sha256:([0-9a-f]{64})\Z")
+_SIZE_RE = re.compile(r"^(?:0|[1-9][0-9]{0,17})\Z")
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ def parse_pointer(data: bytes) -> Pointer | None:
         return None
     oid_match = _OID_RE.match(fields.get("oid", ""))
     size = fields.get("size", "")
-    if not oid_match or not size.isdigit() or (len(size) > 1 and size.startswith("0")):
+    # ASCII digits only (str.isdigit() also takes "١" and "²"), no leading zero.
+    if not oid_match or not _SIZE_RE.match(size):
         return None
     return Pointer(oid=oid_match.group(1), size=int(size))

@@ -15,7 +15,7 @@ from django.conf import settings
 
 from common.errors import IntegrityMismatchError, ValidationError
 
-_OID_RE = re.compile(r"^[0-9a-f]{64}$")
+_OID_RE = re.compile(r"^[0-9a-f]{64}\Z")
 CHUNK = 1024 * 1024
 
 
