@@ -1,4 +1,17 @@
+"""Account pages. Every first segment here is a reserved namespace (orgs/names.py)."""
+
 from __future__ import annotations
 
+from django.urls import path
+
+from orgs import views
+
 app_name = "orgs"
-urlpatterns: list = []
+urlpatterns = [
+    path("signup", views.signup, name="signup"),
+    path("login", views.signin, name="login"),
+    path("logout", views.signout, name="logout"),
+    path("settings", views.settings_home, name="settings"),
+    path("settings/tokens", views.tokens, name="tokens"),
+    path("settings/tokens/<int:token_id>/revoke", views.token_delete, name="token-revoke"),
+]

@@ -1,4 +1,41 @@
+"""Repo pages. Order matters: hub/hf_urls.py (git, API) is included before this file, fixed
+prefixes come before the `{ns}/...` patterns, and `/resolve/` belongs to repos/api."""
+
 from __future__ import annotations
 
+from django.urls import URLPattern, path, re_path
+
+from repos import views
+from repos.models import RepoKind
+
 app_name = "repos"
-urlpatterns: list = []
+
+# The same name rules as hub/hf_urls.py, so a page and its git URL name one repo.
+NAMESPACE = r"(?P<namespace>[A-Za-z0-9][A-Za-z0-9_.-]*)"
+NAME = r"(?P<name>[A-Za-z0-9_.-]+?)"
+
+
+def _repo_pages(prefix: str, kind: str) -> list[URLPattern]:
+    repo = f"^{prefix}{NAMESPACE}/{NAME}"
+    k = {"kind": kind}
+    return [
+        re_path(rf"{repo}$", views.repo_card, k, name=f"{kind}-card"),
+        re_path(rf"{repo}/tree(?:/(?P<tail>.+))?$", views.repo_tree, k, name=f"{kind}-tree"),
+        re_path(rf"{repo}/blob/(?P<tail>.+)$", views.repo_blob, k, name=f"{kind}-blob"),
+        re_path(rf"{repo}/raw/(?P<tail>.+)$", views.repo_raw, k, name=f"{kind}-raw"),
+        re_path(
+            rf"{repo}/commits(?:/(?P<tail>.+))?$", views.repo_commits, k, name=f"{kind}-commits"
+        ),
+        re_path(rf"{repo}/commit/(?P<sha>[^/]+)$", views.repo_commit, k, name=f"{kind}-commit"),
+        re_path(rf"{repo}/refs$", views.repo_refs, k, name=f"{kind}-refs"),
+    ]
+
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("new", views.repo_new, {"kind": RepoKind.MODEL}, name="new-model"),
+    path("new-dataset", views.repo_new, {"kind": RepoKind.DATASET}, name="new-dataset"),
+    *_repo_pages("datasets/", RepoKind.DATASET),
+    *_repo_pages("", RepoKind.MODEL),
+    re_path(rf"^{NAMESPACE}$", views.profile, name="profile"),
+]

@@ -1,0 +1,266 @@
+"""Repo pages: home, profiles, the new-repo form, and browsing a repo (card, files, history).
+
+Views read the URL, call one selector from repos/pages.py (or a service) and render.
+Anything missing, including a private repo the viewer may not see, is the 404 page: never
+a 403, so a private repo's existence is not revealed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from common.errors import (
+    BadRequestError,
+    ConflictError,
+    HubError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from repos import pages
+from repos.models import Repo, RepoKind
+from repos.revisions import raw_tail, split_revision
+from repos.selectors import repo_get
+from repos.services import repo_create
+
+KIND_LABEL = {RepoKind.MODEL: "Model", RepoKind.DATASET: "Dataset"}
+
+
+def _not_found_as_404(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Our NotFoundError types (repo, revision, entry) become the 404 page."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFoundError as exc:
+            raise Http404(exc.message) from None
+
+    return wrapper
+
+
+def _repo(request: HttpRequest, kind: str, namespace: str, name: str) -> Repo:
+    return repo_get(user=request.user, kind=kind, namespace=namespace, name=name)
+
+
+def _rev_and_path(
+    request: HttpRequest, repo: Repo, *, marker: str, namespace: str, name: str, tail: str | None
+) -> tuple[str, str]:
+    """(revision, path) from `{rev}/{path}`; the default branch when the URL names none."""
+    if not tail:
+        return repo.default_branch, ""
+    # The repo's own path in the marker, so a namespace called `tree` cannot confuse it.
+    raw = raw_tail(request, f"{namespace}/{name}/{marker}")
+    return split_revision(repo, decoded_tail=tail, raw=raw)
+
+
+def _repo_context(repo: Repo, *, tab: str, revision: str | None = None, **extra: Any) -> dict:
+    revision = revision or repo.default_branch
+    return {
+        "repo": repo,
+        "kind_label": KIND_LABEL[RepoKind(repo.kind)],
+        "tab": tab,
+        "revision": revision,
+        "rev_q": pages.quote_rev(revision),
+        **extra,
+    }
+
+
+# --- home and profiles ------------------------------------------------------------------------
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    models, datasets = pages.home_list(viewer=request.user)
+    return render(request, "home.html", {"models": models, "datasets": datasets})
+
+
+@require_GET
+@_not_found_as_404
+def profile(request: HttpRequest, namespace: str) -> HttpResponse:
+    page = pages.profile_get(viewer=request.user, name=namespace)
+    models = [r for r in page.repos if r.kind == RepoKind.MODEL]
+    datasets = [r for r in page.repos if r.kind == RepoKind.DATASET]
+    return render(
+        request, "repos/profile.html", {"page": page, "models": models, "datasets": datasets}
+    )
+
+
+# --- new repo ---------------------------------------------------------------------------------
+
+
+class RepoNewForm(forms.Form):
+    owner = forms.ChoiceField()
+    name = forms.CharField(max_length=96, widget=forms.TextInput(attrs={"autofocus": True}))
+    kind = forms.ChoiceField(
+        label="Type", choices=RepoKind.choices, widget=forms.RadioSelect, initial=RepoKind.MODEL
+    )
+    visibility = forms.ChoiceField(
+        choices=[
+            ("public", "Public: anyone can see and clone this repository"),
+            ("private", "Private: only you can see and clone it"),
+        ],
+        initial="public",
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args: Any, owners: list[str], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [(o, o) for o in owners]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def repo_new(request: HttpRequest, kind: str) -> HttpResponse:
+    # Organizations come later; for now a user creates repos in their own namespace.
+    owners = [request.user.namespace.name]
+    form = RepoNewForm(
+        request.POST or None, owners=owners, initial={"kind": kind, "owner": owners[0]}
+    )
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            repo = repo_create(
+                actor=request.user,
+                namespace=d["owner"],
+                name=d["name"].strip(),
+                kind=d["kind"],
+                private=d["visibility"] == "private",
+            )
+        except (BadRequestError, ConflictError) as exc:
+            form.add_error("name", exc.message)
+        except PermissionDeniedError as exc:
+            form.add_error("owner", exc.message)
+        except HubError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect(f"/{repo.url_path}")
+    return render(request, "repos/new.html", {"form": form, "kind": kind})
+
+
+# --- browsing a repo --------------------------------------------------------------------------
+
+
+@require_GET
+@_not_found_as_404
+def repo_card(request: HttpRequest, kind: str, namespace: str, name: str) -> HttpResponse:
+    repo = _repo(request, kind, namespace, name)
+    card = pages.repo_card_get(repo=repo)
+    return render(request, "repos/card.html", _repo_context(repo, tab="card", page=card))
+
+
+@require_GET
+@_not_found_as_404
+def repo_tree(
+    request: HttpRequest, kind: str, namespace: str, name: str, tail: str | None = None
+) -> HttpResponse:
+    return _files_page(request, kind, namespace, name, tail, marker="tree")
+
+
+@require_GET
+@_not_found_as_404
+def repo_blob(
+    request: HttpRequest, kind: str, namespace: str, name: str, tail: str
+) -> HttpResponse:
+    return _files_page(request, kind, namespace, name, tail, marker="blob")
+
+
+def _files_page(
+    request: HttpRequest, kind: str, namespace: str, name: str, tail: str | None, *, marker: str
+) -> HttpResponse:
+    """A folder (`tree`) or a file (`blob`); each redirects to the other for the wrong type."""
+    repo = _repo(request, kind, namespace, name)
+    revision, path = _rev_and_path(
+        request, repo, marker=marker, namespace=namespace, name=name, tail=tail
+    )
+    page: pages.TreePage | pages.BlobPage
+    try:
+        if marker == "tree":
+            page = pages.repo_tree_get(repo=repo, revision=revision, path=path)
+        else:
+            page = pages.repo_blob_get(repo=repo, revision=revision, path=path)
+    except (NotADirectoryError, IsADirectoryError):
+        other = "blob" if marker == "tree" else "tree"
+        rev_q = pages.quote_rev(revision)
+        return redirect(f"/{repo.url_path}/{other}/{rev_q}/{quote(path, safe='/')}")
+    context = _repo_context(
+        repo, tab="files", revision=revision, page=page, crumbs=_breadcrumbs(page.path)
+    )
+    return render(request, f"repos/{marker}.html", context)
+
+
+@require_GET
+@_not_found_as_404
+def repo_raw(request: HttpRequest, kind: str, namespace: str, name: str, tail: str) -> HttpResponse:
+    """The git blob as stored (a pointer file's text for LFS files; /resolve/ has the bytes).
+
+    Text is served as text/plain and anything else as an attachment, always with nosniff,
+    so a pushed HTML or SVG file never runs as a page of this site (SECURITY.md 37).
+    """
+    repo = _repo(request, kind, namespace, name)
+    revision, path = _rev_and_path(
+        request, repo, marker="raw", namespace=namespace, name=name, tail=tail
+    )
+    entry, data = pages.repo_raw_get(repo=repo, revision=revision, path=path)
+    if pages.decode_text(data) is not None:
+        response = HttpResponse(data, content_type="text/plain; charset=utf-8")
+    else:
+        response = HttpResponse(data, content_type="application/octet-stream")
+        response["Content-Disposition"] = _attachment(entry.name)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@require_GET
+@_not_found_as_404
+def repo_commits(
+    request: HttpRequest, kind: str, namespace: str, name: str, tail: str | None = None
+) -> HttpResponse:
+    repo = _repo(request, kind, namespace, name)
+    # The history of a revision: the whole tail is the revision (it may contain `/`).
+    revision = tail or repo.default_branch
+    try:
+        number = int(request.GET.get("p", "0"))
+    except ValueError:
+        number = 0
+    page = pages.repo_commit_list(repo=repo, revision=revision, page=number)
+    context = _repo_context(repo, tab="commits", revision=revision, page=page)
+    return render(request, "repos/commits.html", context)
+
+
+@require_GET
+@_not_found_as_404
+def repo_commit(
+    request: HttpRequest, kind: str, namespace: str, name: str, sha: str
+) -> HttpResponse:
+    repo = _repo(request, kind, namespace, name)
+    page = pages.repo_commit_get(repo=repo, sha=sha)
+    return render(request, "repos/commit.html", _repo_context(repo, tab="commits", page=page))
+
+
+@require_GET
+@_not_found_as_404
+def repo_refs(request: HttpRequest, kind: str, namespace: str, name: str) -> HttpResponse:
+    repo = _repo(request, kind, namespace, name)
+    page = pages.repo_ref_list(repo=repo)
+    return render(request, "repos/refs.html", _repo_context(repo, tab="refs", page=page))
+
+
+def _breadcrumbs(path: str) -> list[tuple[str, str]]:
+    """(name, path so far) for each segment of `path`."""
+    parts = [p for p in path.split("/") if p]
+    return [(part, "/".join(parts[: i + 1])) for i, part in enumerate(parts)]
+
+
+def _attachment(filename: str) -> str:
+    ascii_name = filename.encode("ascii", "ignore").decode().replace('"', "") or "download"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
