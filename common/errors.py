@@ -6,14 +6,26 @@ Each error carries a message for people and, where the Hugging Face client reads
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class HubError(Exception):
     status = 400
     code: str | None = None
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.message = message
+        # More fields for the JSON body, where the client reads them (e.g. `url` on a 409
+        # from create_repo(exist_ok=True): hf_api.py reads it from the error response).
+        self.extra = dict(extra or {})
         if code is not None:
             self.code = code
         if status is not None:

@@ -19,7 +19,7 @@ def error_response(exc: HubError, *, head: bool = False) -> HttpResponse:
     if head:
         response = HttpResponse(status=exc.status)
     else:
-        response = JsonResponse({"error": exc.message}, status=exc.status)
+        response = JsonResponse({**exc.extra, "error": exc.message}, status=exc.status)
     response["X-Error-Message"] = _header_safe(exc.message)
     if exc.code:
         response["X-Error-Code"] = exc.code

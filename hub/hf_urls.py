@@ -6,6 +6,10 @@ from django.urls import path, re_path
 
 from orgs.api.views import WhoamiApi
 from repos.api import info as info_api
+from repos.api.cards import ValidateYamlApi
+from repos.api.likes import RepoLikeApi, RepoLikersApi, UserLikesApi
+from repos.api.listing import DatasetListApi, ModelListApi
+from repos.api.repo_settings import RepoMoveApi, RepoSettingsApi
 from repos.api.resolve import resolve
 from repos.api.views import RepoCreateApi, RepoDeleteApi
 from repos.git import http as git_http
@@ -54,6 +58,19 @@ urlpatterns = [
             name="xet-token"),
     # hf_hub_download / snapshot_download / HfFileSystem reads
     re_path(rf"^{REPO}/resolve/(?P<tail>.+)$", _kinded(resolve), name="resolve"),
+    # --- lifecycle, listing, likes ---
+    # HfApi.move_repo; update_repo_settings; _validate_yaml (before a README commit)
+    path("api/repos/move", RepoMoveApi.as_view(), name="repo-move"),
+    re_path(rf"^{API_REPO}/settings$", RepoSettingsApi.as_view(), name="repo-settings"),
+    path("api/validate-yaml", ValidateYamlApi.as_view(), name="validate-yaml"),
+    # list_models / list_datasets
+    path("api/models", ModelListApi.as_view(), name="model-list"),
+    path("api/datasets", DatasetListApi.as_view(), name="dataset-list"),
+    # unlike (DELETE), like (POST: older clients, UI); list_repo_likers; list_liked_repos
+    re_path(rf"^{API_REPO}/like$", RepoLikeApi.as_view(), name="repo-like"),
+    re_path(rf"^{API_REPO}/likers$", RepoLikersApi.as_view(), name="repo-likers"),
+    path("api/users/<str:username>/likes", UserLikesApi.as_view(), name="user-likes"),
+    # --- end lifecycle, listing, likes ---
     # Git LFS transfers through signed hrefs (the batch API hands them out).
     path("api/lfs/objects/<str:oid>", lfs_api.object_transfer, name="lfs-object"),
     path("api/lfs/verify", lfs_api.verify, name="lfs-verify"),

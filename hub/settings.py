@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "orgs.middleware.TokenAuthMiddleware",
+    "repos.redirects.RenamedRepoRedirectMiddleware",  # old names of moved repos: 307
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "hub.middleware.SecurityHeadersMiddleware",
@@ -124,8 +125,18 @@ WHITENOISE_AUTOREFRESH = False
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = PUBLIC_URL.startswith("https://")
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SERVED_OVER_HTTPS = PUBLIC_URL.startswith("https://")
+SESSION_COOKIE_SECURE = SERVED_OVER_HTTPS
+CSRF_COOKIE_SECURE = SERVED_OVER_HTTPS
+# Behind TLS (the proxy sends X-Forwarded-Proto; gunicorn trusts it from
+# HUB_FORWARDED_ALLOW_IPS): plain-HTTP requests redirect, and browsers are told to stay on HTTPS.
+SECURE_SSL_REDIRECT = env_bool("HUB_SSL_REDIRECT", SERVED_OVER_HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^api/health$"]  # container and load-balancer probes speak HTTP
+SECURE_HSTS_SECONDS = env_int("HUB_HSTS_SECONDS", 31_536_000 if SERVED_OVER_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HUB_HSTS_INCLUDE_SUBDOMAINS", SERVED_OVER_HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("HUB_HSTS_PRELOAD", False)
+# Asking browsers to preload the domain is the operator's choice (HUB_HSTS_PRELOAD), not a fault.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("HUB_MAX_API_BODY_BYTES", 10 * 1024 * 1024)
@@ -171,6 +182,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "sweep-event-outbox": {"task": "repos.tasks.sweep_events", "schedule": 60.0},
     "sweep-git-locks": {"task": "repos.tasks.sweep_stale_locks", "schedule": 300.0},
+    # Webhook retries live in the database (next_attempt_at), not in Celery countdowns
+    # (SECURITY.md 8); this sweep enqueues due deliveries and frees expired leases.
+    "sweep-webhook-deliveries": {
+        "task": "webhooks.tasks.sweep_deliveries",
+        "schedule": env_float("HUB_WEBHOOK_SWEEP_SECONDS", 10.0),
+    },
 }
 
 # --- search, storage ------------------------------------------------------------------------
@@ -190,6 +207,19 @@ LFS_HREF_TTL_SECONDS = env_int("HUB_LFS_HREF_TTL_SECONDS", 3600)
 GIT_STALE_LOCK_SECONDS = env_int("HUB_GIT_STALE_LOCK_SECONDS", 600)
 ALLOW_SIGNUP = env_bool("HUB_ALLOW_SIGNUP", True)
 WEBHOOK_RETRY_BASE_SECONDS = env_float("HUB_WEBHOOK_RETRY_BASE_SECONDS", 30.0)
+# --- webhooks (webhooks/) -------------------------------------------------------------------
+# Loopback and private targets for on-premises receivers; link-local/metadata stay refused.
+WEBHOOK_ALLOW_LOCAL = env_bool("HUB_WEBHOOK_ALLOW_LOCAL", False)
+# 13 attempts with doubling delays from 30 s: retries spread over about a day.
+WEBHOOK_MAX_ATTEMPTS = env_int("HUB_WEBHOOK_MAX_ATTEMPTS", 13)
+WEBHOOK_DISABLE_AFTER_FAILED_EVENTS = env_int("HUB_WEBHOOK_DISABLE_AFTER_FAILED_EVENTS", 20)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_float("HUB_WEBHOOK_CONNECT_TIMEOUT_SECONDS", 5.0)
+WEBHOOK_READ_TIMEOUT_SECONDS = env_float("HUB_WEBHOOK_READ_TIMEOUT_SECONDS", 10.0)
+WEBHOOK_TOTAL_TIMEOUT_SECONDS = env_float("HUB_WEBHOOK_TOTAL_TIMEOUT_SECONDS", 30.0)
+# A claimed delivery whose worker died returns to pending after this; keep it above the
+# total timeout so a slow but live attempt is not sent twice.
+WEBHOOK_LEASE_SECONDS = env_float("HUB_WEBHOOK_LEASE_SECONDS", 120.0)
+API_PAGE_SIZE = env_int("HUB_API_PAGE_SIZE", 1000)  # list endpoints (Link pagination); max 1000
 
 LOGGING = {
     "version": 1,

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from common.errors import PermissionDeniedError, RepoNotFoundError
 from orgs.models import User
 from orgs.permissions import Action, can
-from repos.models import Repo, RepoKind, RepoRedirect
+from repos.models import Like, Repo, RepoKind, RepoRedirect
 
 
 def _anonymous(user: User | AnonymousUser) -> bool:
@@ -72,3 +72,40 @@ def repo_list_recent(*, user: User | AnonymousUser, kind: str | None = None, lim
 
 KINDS = {"models": RepoKind.MODEL, "datasets": RepoKind.DATASET, "model": RepoKind.MODEL,
          "dataset": RepoKind.DATASET}
+
+
+# --- lifecycle, listing, likes: redirects of old names, likes -------------------------------
+
+
+def repo_renamed_get(
+    *, user: User | AnonymousUser, kind: str, namespace: str, name: str
+) -> Repo | None:
+    """The repo an old name now points to, when `user` may read it; else None.
+
+    None as well when a live repo holds the name (it shadows the redirect). Callers that
+    missed with `repo_get` ask this before answering RepoNotFound, and redirect (307).
+    """
+    if repo_lookup(kind=kind, namespace=namespace, name=name) is not None:
+        return None
+    repo = repo_redirect_lookup(kind=kind, namespace=namespace, name=name)
+    if repo is None or not can(user, Action.READ, repo):
+        return None
+    return repo
+
+
+def like_list_for_user(*, viewer: User | AnonymousUser, username: str) -> QuerySet[Like]:
+    """Likes of `username`, newest first, limited to repos `viewer` may read."""
+    return (
+        Like.objects.select_related("repo__owner")
+        .filter(user__username__iexact=username, repo__in=Repo.objects.visible_to(viewer))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def like_list_for_repo(*, repo: Repo) -> QuerySet[Like]:
+    """Who liked `repo`, newest first (the caller checked the repo is readable)."""
+    return Like.objects.select_related("user").filter(repo=repo).order_by("-created_at", "-pk")
+
+
+def user_exists(*, username: str) -> bool:
+    return User.objects.filter(username__iexact=username).exists()

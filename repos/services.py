@@ -19,7 +19,7 @@ from orgs.permissions import Action, can, can_write_namespace
 from repos import events
 from repos.git.store import git_store, signature
 from repos.gitattributes import default_gitattributes
-from repos.models import LfsLink, LfsObject, Repo, RepoKind
+from repos.models import LfsLink, LfsObject, Like, Repo, RepoKind, RepoRedirect
 
 
 def author_signature(user: User | None) -> bytes:
@@ -102,7 +102,8 @@ def repo_delete(*, actor: User | AnonymousUser, repo: Repo) -> None:
     storage_key = repo.storage_key
     with transaction.atomic():
         events.publish(
-            events.RepoDeleted(repo_id=repo.pk, full_name=repo.full_name, repo_kind=repo.kind)
+            events.RepoDeleted(repo_id=repo.pk, full_name=repo.full_name, repo_kind=repo.kind,
+                               private=repo.private)
         )
         repo.delete()
     git_store().delete(storage_key)
@@ -148,3 +149,115 @@ def lfs_linked_oids(*, repo: Repo, oids: list[str]) -> set[str]:
             )
         )
     return found
+
+
+# --- lifecycle, listing, likes: move, settings, likes ---------------------------------------
+
+
+def _require_admin(actor: User | AnonymousUser, repo: Repo) -> None:
+    if can(actor, Action.ADMIN, repo):
+        return
+    if not can(actor, Action.READ, repo):
+        raise RepoNotFoundError(anonymous=not actor.is_authenticated)
+    raise PermissionDeniedError(f"You don't have the rights to change {repo.full_name}.")
+
+
+def repo_move(
+    *, actor: User | AnonymousUser, repo: Repo, to_namespace: str, to_name: str
+) -> Repo:
+    """Rename and/or transfer; the old name becomes a redirect. Publishes RepoConfigChanged.
+
+    Needs admin on the repo and write on the target namespace; ConflictError (409) when the
+    target name is taken. Git storage is keyed by `storage_key`, so no bytes move.
+    """
+    _require_admin(actor, repo)
+    validate_repo_name(to_name)
+    owner = namespace_for_write(actor=actor, name=to_namespace)
+    old_name = repo.full_name
+    new_name = f"{owner.name}/{to_name}"
+    if old_name == new_name:
+        raise BadRequestError(f"{old_name} already has that name.")
+    # huggingface_hub's tests match `A model repository called .* already exists`.
+    conflict = ConflictError(f"A {repo.kind} repository called {new_name} already exists")
+    if Repo.objects.filter(owner=owner, kind=repo.kind, name__iexact=to_name).exclude(
+        pk=repo.pk
+    ).exists():
+        raise conflict
+    try:
+        with transaction.atomic():
+            repo.owner = owner
+            repo.name = to_name
+            repo.save(update_fields=["owner", "name"])
+            # The new name now belongs to a live repo; an old redirect of that name is void.
+            RepoRedirect.objects.filter(kind=repo.kind, full_name__iexact=new_name).delete()
+            if old_name.lower() != new_name.lower():
+                RepoRedirect.objects.filter(kind=repo.kind, full_name__iexact=old_name).delete()
+                RepoRedirect.objects.create(kind=repo.kind, full_name=old_name, repo=repo)
+            events.publish(
+                events.RepoConfigChanged(
+                    repo_id=repo.pk,
+                    full_name=new_name,
+                    repo_kind=repo.kind,
+                    changes={"name": {"old": old_name, "new": new_name}},
+                )
+            )
+    except IntegrityError:  # lost a race with a create or move to the same name
+        raise conflict from None
+    return repo
+
+
+GATED_VALUES = {"auto": "auto", "manual": "manual", False: ""}
+
+
+def repo_update_settings(
+    *,
+    actor: User | AnonymousUser,
+    repo: Repo,
+    private: bool | None = None,
+    gated: str | bool | None = None,
+) -> Repo:
+    """Change visibility and gating (admin only); publish RepoConfigChanged when anything moved.
+
+    `gated` is "auto", "manual" or False (off), as huggingface_hub sends it.
+    """
+    _require_admin(actor, repo)
+    changes: dict[str, object] = {}
+    if gated is not None:
+        if isinstance(gated, bool) and gated:
+            raise BadRequestError("gated must be 'auto', 'manual' or false.")
+        stored = GATED_VALUES.get(gated)  # type: ignore[call-overload]
+        if stored is None:
+            raise BadRequestError("gated must be 'auto', 'manual' or false.")
+        if stored != repo.gated:
+            repo.gated = stored
+            changes["gated"] = stored or False
+    if private is not None and private != repo.private:
+        repo.private = private
+        changes["private"] = private
+    if changes:
+        with transaction.atomic():
+            repo.save(update_fields=["private", "gated"])
+            events.publish(
+                events.RepoConfigChanged(
+                    repo_id=repo.pk, full_name=repo.full_name, repo_kind=repo.kind, changes=changes
+                )
+            )
+    return repo
+
+
+def like_add(*, actor: User | AnonymousUser, repo: Repo) -> None:
+    """`actor` likes `repo` (which the caller checked it can read); idempotent."""
+    if not actor.is_authenticated:
+        raise AuthenticationError("You must be signed in to like a repository.")
+    try:
+        with transaction.atomic():
+            Like.objects.get_or_create(user=actor, repo=repo)
+    except IntegrityError:  # a concurrent like of the same repo by the same user: done already
+        pass
+
+
+def like_remove(*, actor: User | AnonymousUser, repo: Repo) -> None:
+    """Remove `actor`'s like of `repo`; idempotent."""
+    if not actor.is_authenticated:
+        raise AuthenticationError("You must be signed in to unlike a repository.")
+    Like.objects.filter(user=actor, repo=repo).delete()

@@ -7,10 +7,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.errors import BadRequestError, RepoNotFoundError
+from common.errors import BadRequestError, ConflictError, RepoNotFoundError
 from orgs.permissions import Action
 from repos.models import RepoKind
-from repos.selectors import repo_get
+from repos.selectors import repo_get, repo_lookup
 from repos.services import repo_create, repo_delete
 
 
@@ -46,8 +46,17 @@ class RepoCreateApi(APIView):
         namespace = d["organization"] or None
         if "/" in name:  # some clients send "ns/name" as the name
             namespace, _, name = name.partition("/")
-        repo = repo_create(actor=request.user, namespace=namespace, name=name, kind=kind,
-                           private=_private_from(d))
+        try:
+            repo = repo_create(actor=request.user, namespace=namespace, name=name, kind=kind,
+                               private=_private_from(d))
+        except ConflictError as exc:
+            # create_repo(exist_ok=True) swallows the 409 and then reads `url` from its body
+            # (hf_api.py create_repo: `RepoUrl(r.json()["url"])`).
+            existing = repo_lookup(kind=kind, namespace=namespace or request.user.username,
+                                   name=name)
+            if existing is None:
+                raise
+            raise ConflictError(exc.message, extra={"url": existing.html_url}) from None
         return Response({"url": repo.html_url, "name": repo.full_name, "id": str(repo.pk)})
 
 
