@@ -5,10 +5,10 @@
 
   function copyText(text, button) {
     function done() {
-      var label = button.textContent;
+      var label = button.innerHTML;
       button.textContent = "Copied";
       button.classList.add("copied");
-      setTimeout(function () { button.textContent = label; button.classList.remove("copied"); }, 1500);
+      setTimeout(function () { button.innerHTML = label; button.classList.remove("copied"); }, 1500);
     }
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(done, function () { fallbackCopy(text); done(); });
