@@ -8,19 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 
 import pytest
 
-_DATA = tempfile.mkdtemp(prefix="hubforge-test-")
-os.environ["HUB_DATA_DIR"] = _DATA
-os.environ.setdefault("HUB_SECRET_KEY", "test-secret-key-not-for-production-0123456789")
-os.environ.setdefault("HUB_PUBLIC_URL", "http://testserver")
-# In-process tests run tasks inline; the live-server tests use a real worker.
-os.environ["HUB_TASKS_EAGER"] = "true"
-if os.environ.get("HUB_TEST_DATABASE_URL"):
-    os.environ["HUB_DATABASE_URL"] = os.environ["HUB_TEST_DATABASE_URL"]
-os.environ.pop("HUB_REDIS_URL", None)
+# The environment the settings read is set by the `hub.pytest_env` plugin (pyproject.toml),
+# which pytest loads before pytest-django imports the settings.
+from hub.pytest_env import DATA_DIR as _DATA
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
