@@ -41,6 +41,7 @@ from _common import (
     span,
     stop_tree,
     wait_http,
+    wait_quiet,
 )
 
 GEN_VERSION = "v1"
@@ -395,11 +396,20 @@ def main() -> None:
     ap.add_argument("--scratch", type=Path, default=Path("/tmp/hubforge-bench-git"))
     ap.add_argument("--hub-port", type=int, default=8111)
     ap.add_argument("--cgit-port", type=int, default=8121)
+    ap.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="first wait up to this long for the CPU probe to read >= 1.8",
+    )
     args = ap.parse_args()
     scratch: Path = args.scratch
     scratch.mkdir(parents=True, exist_ok=True)
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     log(f"git_transport.py  {started}\nmachine: {machine_notes()}")
+    if args.wait_quiet:
+        wait_quiet(args.wait_quiet)
     probe_start = print_probe("start")
 
     home = scratch / "home"

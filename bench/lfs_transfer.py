@@ -41,6 +41,7 @@ from _common import (
     print_probe,
     sha256_speed,
     span,
+    wait_quiet,
 )
 
 SIZE = 2**30
@@ -164,10 +165,19 @@ def main() -> None:
     ap.add_argument("--hub-port", type=int, default=8112)
     ap.add_argument("--nginx-port", type=int, default=8122)
     ap.add_argument("--keep-source", action="store_true")
+    ap.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="first wait up to this long for the CPU probe to read >= 1.8",
+    )
     args = ap.parse_args()
     scratch: Path = args.scratch
     scratch.mkdir(parents=True, exist_ok=True)
     log(f"lfs_transfer.py  {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\nmachine: {machine_notes()}")
+    if args.wait_quiet:
+        wait_quiet(args.wait_quiet)
     probe_start = print_probe("start")
 
     why = ensure_nginx(with_fcgiwrap=False)
@@ -269,7 +279,8 @@ def main() -> None:
         log(
             f"  round {r + 1}: upload {res['up'][-1]:.0f} MB/s (sha256 {res['sha'][-1]:.0f}), "
             f"download hub {res['down'][-1]:.0f} / nginx {res['nginx'][-1]:.0f} MB/s; "
-            f"RSS growth up {mem['up'][-1] / MiB:.1f} MiB, down {mem['down'][-1] / MiB:.1f} MiB"
+            f"RSS growth up {mem['up'][-1] / MiB:.1f} MiB, down {mem['down'][-1] / MiB:.1f} MiB;"
+            f" server CPU up {cpu['up'][-1]:.2f} s, down {cpu['down'][-1]:.2f} s"
         )
     probe_end = print_probe("end")
 
