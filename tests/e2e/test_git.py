@@ -50,6 +50,16 @@ def info_refs(
     )  # type: ignore[arg-type]
 
 
+def _fresh_clone(
+    server: HubServer, token: str, env: dict[str, str], tmp_path: Path
+) -> tuple[str, Path]:
+    """A new public repo of the token's user, cloned with the token: (ns/name, work dir)."""
+    repo = server.create_repo(token)
+    work = tmp_path / "w"
+    clone(server, repo, work, env, token)
+    return repo, work
+
+
 def _main(server: HubServer, repo: str, env: dict[str, str], token: str) -> str:
     return remote_refs(server, repo, env, token)["refs/heads/main"]
 
@@ -230,9 +240,7 @@ def test_concurrent_pushes_to_one_branch_never_lose_a_commit(hub_server, owner, 
 
 
 def test_oversize_plain_blob_is_refused(hub_server, owner, git_env, tmp_path):
-    repo = hub_server.create_repo(owner[1])
-    work = tmp_path / "w"
-    clone(hub_server, repo, work, git_env, owner[1])
+    repo, work = _fresh_clone(hub_server, owner[1], git_env, tmp_path)
     before = head(work, git_env)
     commit_file(work, git_env, "data.dat", random_bytes(11 * 1024 * 1024))
     blob = git("rev-parse", "HEAD:data.dat", cwd=work, env=git_env).stdout.strip()
@@ -246,9 +254,7 @@ def test_oversize_plain_blob_is_refused(hub_server, owner, git_env, tmp_path):
 
 
 def test_ref_outside_heads_and_tags_is_refused(hub_server, owner, git_env, tmp_path):
-    repo = hub_server.create_repo(owner[1])
-    work = tmp_path / "w"
-    clone(hub_server, repo, work, git_env, owner[1])
+    repo, work = _fresh_clone(hub_server, owner[1], git_env, tmp_path)
     commit_file(work, git_env, "x.txt", "x\n")
     push = git("push", "origin", "HEAD:refs/foo/bar", cwd=work, env=git_env, check=False)
     assert push.returncode != 0
@@ -261,9 +267,7 @@ def test_ref_outside_heads_and_tags_is_refused(hub_server, owner, git_env, tmp_p
 
 
 def test_deleting_the_default_branch_is_refused(hub_server, owner, git_env, tmp_path):
-    repo = hub_server.create_repo(owner[1])
-    work = tmp_path / "w"
-    clone(hub_server, repo, work, git_env, owner[1])
+    repo, work = _fresh_clone(hub_server, owner[1], git_env, tmp_path)
     git("push", "origin", "main:dev", cwd=work, env=git_env)
     push = git("push", "origin", "--delete", "main", cwd=work, env=git_env, check=False)
     assert push.returncode != 0
@@ -288,9 +292,7 @@ def _commit_with_tree_entry(work: Path, env: dict[str, str], name: str) -> str:
 
 @pytest.mark.parametrize("name", [".GIT", ".Git", "git~1", ".git.", ".gi\u200ct"])
 def test_tree_with_dotgit_entry_is_refused_by_fsck(hub_server, owner, git_env, tmp_path, name):
-    repo = hub_server.create_repo(owner[1])
-    work = tmp_path / "w"
-    clone(hub_server, repo, work, git_env, owner[1])
+    repo, work = _fresh_clone(hub_server, owner[1], git_env, tmp_path)
     before = head(work, git_env)
     commit = _commit_with_tree_entry(work, git_env, name)
     push = git("push", "origin", f"{commit}:refs/heads/main", cwd=work, env=git_env, check=False)
@@ -301,9 +303,7 @@ def test_tree_with_dotgit_entry_is_refused_by_fsck(hub_server, owner, git_env, t
 
 
 def test_push_publishes_repo_updated_after_commit(hub_server, owner, git_env, tmp_path):
-    repo = hub_server.create_repo(owner[1])
-    work = tmp_path / "w"
-    clone(hub_server, repo, work, git_env, owner[1])
+    repo, work = _fresh_clone(hub_server, owner[1], git_env, tmp_path)
     old = head(work, git_env)
     new = commit_file(work, git_env, "README.md", "# events\n")
     git("push", "origin", "main", cwd=work, env=git_env)
@@ -364,9 +364,7 @@ def test_ref_to_a_missing_object_is_refused(hub_server, owner, git_env):
 
 
 def test_push_while_the_ref_is_locked_is_a_clean_rejection(hub_server, owner, git_env, tmp_path):
-    repo = hub_server.create_repo(owner[1])
-    work = tmp_path / "w"
-    clone(hub_server, repo, work, git_env, owner[1])
+    repo, work = _fresh_clone(hub_server, owner[1], git_env, tmp_path)
     before = head(work, git_env)
     lock = server_repo_dir(hub_server, repo) / "refs" / "heads" / "main.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)

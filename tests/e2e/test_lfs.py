@@ -264,13 +264,18 @@ def test_batch_with_too_many_objects_is_refused(hub_server, owner):
 # --- scoping and proof of possession (SECURITY 6, hostile inputs 17-18) ------------------------
 
 
+def _stranger_with_repo(server: HubServer) -> tuple[str, str]:
+    """Another user's write token and a public repo of theirs."""
+    _name, token = server.create_user()
+    return token, server.create_repo(token)
+
+
 def test_objects_are_scoped_to_their_repo(hub_server, owner):
     secret_repo = hub_server.create_repo(owner[1], private=True)
     data = random_bytes(2048)
     oid = _upload(hub_server, secret_repo, owner[1], data)
 
-    _other, other_token = hub_server.create_user()
-    theirs = hub_server.create_repo(other_token)
+    other_token, theirs = _stranger_with_repo(hub_server)
     obj = _download(hub_server, theirs, other_token, oid, len(data))
     assert obj["error"]["code"] == 404
     assert "actions" not in obj
@@ -292,8 +297,7 @@ def test_reupload_is_the_proof_of_possession(hub_server, owner):
     data = random_bytes(3000)
     oid = _upload(hub_server, first, owner[1], data)
 
-    _other, other_token = hub_server.create_user()
-    theirs = hub_server.create_repo(other_token)
+    other_token, theirs = _stranger_with_repo(hub_server)
     (obj,) = _objects(
         lfs_batch(
             hub_server,
