@@ -207,6 +207,12 @@ LFS_HREF_TTL_SECONDS = env_int("HUB_LFS_HREF_TTL_SECONDS", 3600)
 GIT_STALE_LOCK_SECONDS = env_int("HUB_GIT_STALE_LOCK_SECONDS", 600)
 ALLOW_SIGNUP = env_bool("HUB_ALLOW_SIGNUP", True)
 WEBHOOK_RETRY_BASE_SECONDS = env_float("HUB_WEBHOOK_RETRY_BASE_SECONDS", 30.0)
+# --- write side (commit API, LFS multipart) ---
+COMMIT_MAX_BODY_BYTES = env_int("HUB_COMMIT_MAX_BODY_BYTES", 1024**3)  # NDJSON body: 413 above
+MAX_TREE_ENTRIES = env_int("HUB_MAX_TREE_ENTRIES", 10_000)  # files in one folder (commit API)
+# LFS uploads above the threshold get multipart actions when the client asks for them.
+LFS_MULTIPART_THRESHOLD = env_int("HUB_LFS_MULTIPART_THRESHOLD", 512 * 1024**2)
+LFS_MULTIPART_CHUNK_SIZE = env_int("HUB_LFS_MULTIPART_CHUNK_SIZE", 64 * 1024**2)
 # --- webhooks (webhooks/) -------------------------------------------------------------------
 # Loopback and private targets for on-premises receivers; link-local/metadata stay refused.
 WEBHOOK_ALLOW_LOCAL = env_bool("HUB_WEBHOOK_ALLOW_LOCAL", False)
