@@ -167,8 +167,11 @@ def _receive_pack(request: HttpRequest, repo: Repo, path: Path, body: Iterator[b
         proc.wait()
         feeder.join(timeout=60)
     if proc.returncode != 0 and not out_chunks:
+        # No report at all: receive-pack could not parse the request (a malformed or cut-off
+        # body; a broken pack still gets a report). That is the client's error, not ours.
         logger.warning("receive-pack failed for %s: %s", repo.full_name, stderr[-2000:])
-        return HttpResponse(b"", status=500, content_type="text/plain")
+        return HttpResponse(b"git receive-pack could not read the request\n", status=400,
+                            content_type="text/plain")
     response = HttpResponse(b"".join(out_chunks), content_type="application/x-git-receive-pack-result")
     _no_cache(response)
     return response

@@ -27,6 +27,7 @@ from common.errors import (
 )
 from common.streams import iter_file, iter_wsgi_input
 from orgs.permissions import Action, can
+from repos.lfs import multipart
 from repos.lfs.store import Oid, object_store
 from repos.models import LfsLink, LfsLock, Repo, public_base_url
 from repos.selectors import repo_get
@@ -61,7 +62,16 @@ def _read_json(request: HttpRequest) -> Any:
     length = int(request.META.get("CONTENT_LENGTH") or 0)
     if length > MAX_BATCH_BODY:
         raise PayloadTooLargeError("Batch request body is too large.")
-    raw = b"".join(iter_wsgi_input(request.environ)) if not length else request.body
+    if length:
+        raw = request.body
+    else:  # chunked: read no more than the limit allows, never the whole body
+        parts, received = [], 0
+        for chunk in iter_wsgi_input(request.environ):
+            received += len(chunk)
+            if received > MAX_BATCH_BODY:
+                raise PayloadTooLargeError("Batch request body is too large.")
+            parts.append(chunk)
+        raw = b"".join(parts)
     if len(raw) > MAX_BATCH_BODY:
         raise PayloadTooLargeError("Batch request body is too large.")
     try:
@@ -141,7 +151,8 @@ def batch(request: HttpRequest, kind: str, namespace: str, name: str) -> HttpRes
         # A form or text/plain POST is what a cross-site page can send with a session cookie.
         return _lfs_error(415, f"Content-Type must be {LFS_JSON}.")
     try:
-        operation, objects = _parse_objects(_read_json(request))
+        body = _read_json(request)
+        operation, objects = _parse_objects(body)
         action = Action.WRITE if operation == "upload" else Action.READ
         if action is Action.WRITE and not request.user.is_authenticated:
             raise AuthenticationError("Authentication required to upload.")
@@ -186,6 +197,10 @@ def batch(request: HttpRequest, kind: str, namespace: str, name: str) -> HttpRes
                 "verify": {"href": _verify_url(repo, oid, size), "header": {},
                            "expires_in": ttl, "expires_at": expires_at},
             }
+            if multipart.wants_multipart(body, size=size):  # huggingface_hub, big objects
+                entry["actions"]["upload"] = multipart.upload_action(
+                    repo=repo, oid=oid, size=size, ttl=ttl, expires_at=expires_at
+                )
         out.append(entry)
     response = JsonResponse({"transfer": "basic", "objects": out, "hash_algo": "sha256"},
                             content_type=LFS_JSON)

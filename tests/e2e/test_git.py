@@ -416,3 +416,76 @@ def test_traversal_and_odd_names_are_4xx(hub_server, path):
             headers={"Content-Type": "application/x-git-upload-pack-request"},
         )
         assert 400 <= r.status_code < 500, (method, path, r.status_code)
+
+
+def _gitmodules_commit(work: Path, env: dict[str, str], content: str, *, symlink: bool) -> str:
+    """A commit on top of HEAD with a `.gitmodules` blob (or a symlink named so)."""
+    blob = git("hash-object", "-w", "--stdin", cwd=work, env=env, input=content.encode())
+    mode = "120000" if symlink else "100644"
+    entries = git("ls-tree", "HEAD", cwd=work, env=env).stdout
+    entries += f"{mode} blob {blob.stdout.strip()}\t.gitmodules\n"
+    tree = git("mktree", cwd=work, env=env, input=entries.encode()).stdout.strip()
+    return git("commit-tree", tree, "-p", "HEAD", "-m", "modules", cwd=work, env=env).stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("content", "symlink"),
+    [
+        ("/etc/passwd", True),
+        ('[submodule "x"]\n\tpath = x\n\turl = -u./payload\n', False),
+        ('[submodule "x"]\n\tpath = -x\n\turl = https://example.com/x\n', False),
+        ('[submodule "../../modules/evil"]\n\tpath = x\n\turl = https://example.com/x\n', False),
+    ],
+    ids=["symlink", "url-option", "path-option", "name-dotdot"],
+)
+def test_hostile_gitmodules_are_refused(hub_server, owner, git_env, tmp_path, content, symlink):
+    repo, work = _fresh_clone(hub_server, owner[1], git_env, tmp_path)
+    before = head(work, git_env)
+    commit = _gitmodules_commit(work, git_env, content, symlink=symlink)
+    push = git("push", "origin", f"{commit}:refs/heads/main", cwd=work, env=git_env, check=False)
+    assert push.returncode != 0
+    assert "gitmodules" in push.stderr.lower(), push.stderr
+    assert _main(hub_server, repo, git_env, owner[1]) == before
+    assert not server_has_object(hub_server, commit)
+
+
+def test_truncated_or_garbage_packs_change_nothing(hub_server, owner, git_env, tmp_path):
+    repo, work = _fresh_clone(hub_server, owner[1], git_env, tmp_path)
+    before = head(work, git_env)
+    new = commit_file(work, git_env, "x.bin.txt", random_bytes(64 * 1024))
+    pack = subprocess.run(
+        ["git", "pack-objects", "--stdout", "--revs"],
+        cwd=work,
+        env=git_env,
+        check=True,
+        input=f"{new}\n^{before}\n".encode(),
+        capture_output=True,
+    ).stdout
+    repo_dir = server_repo_dir(hub_server, repo)
+    for body in (pack[: len(pack) // 2], pack[:-1] + bytes([pack[-1] ^ 1]), b"PACK garbage"):
+        r, report = raw_receive_pack(
+            hub_server, repo, owner[1], [(before, new, "refs/heads/main")], pack=body
+        )
+        assert r.status_code == 200
+        assert not any(line.startswith("ok ") for line in report), report
+        assert _main(hub_server, repo, git_env, owner[1]) == before
+        assert not server_has_object(hub_server, new)
+    # The quarantine of each failed push is gone.
+    assert not list((repo_dir / "objects").glob("tmp_objdir-*"))
+    assert not list((repo_dir / "objects").glob("incoming-*"))
+    # A request that is not the protocol at all is a client error, not a server one.
+    for junk in (b"hello", b"00", b"zzzz" * 10, b""):
+        r = requests.post(
+            f"{hub_server.url}/{repo}.git/git-receive-pack",
+            data=junk,
+            auth=("x", owner[1]),
+            timeout=30,
+            headers={"Content-Type": "application/x-git-receive-pack-request"},
+        )
+        assert r.status_code < 500, (junk, r.status_code)
+    # The intact pack goes through.
+    r, report = raw_receive_pack(
+        hub_server, repo, owner[1], [(before, new, "refs/heads/main")], pack=pack
+    )
+    assert "ok refs/heads/main" in report, report
+    assert _main(hub_server, repo, git_env, owner[1]) == new

@@ -16,6 +16,7 @@ import requests
 from tests.conftest import require_tool
 from tests.e2e.conftest import HubServer
 from tests.e2e.helpers import (
+    LFS_JSON,
     clone,
     commit_file,
     git,
@@ -252,6 +253,28 @@ def test_batch_hostile_requests(hub_server, owner, scratch_repo, body, headers, 
     r = lfs_batch(hub_server, scratch_repo, body, token=owner[1], headers=headers)
     assert r.status_code == status, r.text
     assert r.json()["message"]
+
+
+def test_batch_body_without_length_is_read_only_up_to_the_limit(hub_server, owner, scratch_repo):
+    """A chunked body (no Content-Length) bigger than 10 MB is cut off, not buffered whole."""
+    sent = 0
+
+    def body():  # type: ignore[no-untyped-def]
+        nonlocal sent
+        yield b'{"operation": "upload", "objects": ['
+        for _ in range(40):  # 40 MiB if the server read it all
+            sent += 1
+            yield b" " * (1024 * 1024)
+        yield b"]}"
+
+    r = requests.post(
+        f"{hub_server.url}/{scratch_repo}.git/info/lfs/objects/batch",
+        data=body(),
+        timeout=60,
+        headers={"Authorization": f"Bearer {owner[1]}", "Content-Type": LFS_JSON},
+    )
+    assert r.status_code == 413
+    assert sent < 40  # the server answered before the client had sent it all
 
 
 def test_batch_with_too_many_objects_is_refused(hub_server, owner):
