@@ -31,7 +31,9 @@ class Command(BaseCommand):
             )
         except HubError as exc:
             raise CommandError(exc.message) from None
-        self.stdout.write(f"Created user {user.username}" + (" (admin)" if user.is_superuser else ""))
+        self.stdout.write(
+            f"Created user {user.username}" + (" (admin)" if user.is_superuser else "")
+        )
         if opts["token"]:
             _, secret = token_create(user=user, name="cli", role=opts["token"])
             self.stdout.write(secret)

@@ -29,10 +29,16 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 1)))
         parser.add_argument("--threads", type=int, default=8)
-        parser.add_argument("--no-worker", action="store_true",
-                            help="do not start a background worker (run `hubforge worker`)")
-        parser.add_argument("--with-worker", action="store_true",
-                            help="start a background worker even in production")
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="do not start a background worker (run `hubforge worker`)",
+        )
+        parser.add_argument(
+            "--with-worker",
+            action="store_true",
+            help="start a background worker even in production",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
@@ -44,27 +50,49 @@ class Command(BaseCommand):
         children: list[subprocess.Popen[bytes]] = []
         embedded = not settings.REDIS_URL
         if (embedded and not opts["no_worker"]) or opts["with_worker"]:
-            children.append(subprocess.Popen(
-                [sys.executable, "-m", "hub.cli", "worker", "--beat", "--concurrency", "2"],
+            children.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "hub.cli", "worker", "--beat", "--concurrency", "2"],
+                    env=env,
+                )
+            )
+        bind = (
+            f"[{opts['host']}]:{opts['port']}"
+            if ":" in opts["host"]
+            else f"{opts['host']}:{opts['port']}"
+        )
+        children.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "hub.wsgi:application",
+                    "--bind",
+                    bind,
+                    "--worker-class",
+                    "gthread",
+                    "--workers",
+                    str(opts["workers"]),
+                    "--threads",
+                    str(opts["threads"]),
+                    "--timeout",
+                    "600",
+                    "--graceful-timeout",
+                    "30",
+                    "--access-logfile",
+                    "-",
+                    "--access-logformat",
+                    GUNICORN_ACCESS_FORMAT,
+                    "--forwarded-allow-ips",
+                    os.environ.get("HUB_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+                ],
                 env=env,
-            ))
-        bind = f"[{opts['host']}]:{opts['port']}" if ":" in opts["host"] else f"{opts['host']}:{opts['port']}"
-        children.append(subprocess.Popen(
-            [
-                sys.executable, "-m", "gunicorn", "hub.wsgi:application",
-                "--bind", bind,
-                "--worker-class", "gthread",
-                "--workers", str(opts["workers"]),
-                "--threads", str(opts["threads"]),
-                "--timeout", "600",
-                "--graceful-timeout", "30",
-                "--access-logfile", "-",
-                "--access-logformat", GUNICORN_ACCESS_FORMAT,
-                "--forwarded-allow-ips", os.environ.get("HUB_FORWARDED_ALLOW_IPS", "127.0.0.1"),
-            ],
-            env=env,
-        ))
-        self.stdout.write(f"Hubforge is serving on {env.get('HUB_PUBLIC_URL', settings.PUBLIC_URL)}")
+            )
+        )
+        self.stdout.write(
+            f"Hubforge is serving on {env.get('HUB_PUBLIC_URL', settings.PUBLIC_URL)}"
+        )
         self.stdout.flush()
         self._supervise(children)
 
@@ -73,15 +101,15 @@ class Command(BaseCommand):
         if not User.objects.filter(is_superuser=True).exists():
             password = secrets.token_urlsafe(12)
             name = os.environ.get("HUB_ADMIN_USER", "admin")
-            user_create(username=name, password=password, is_admin=True,
-                        check_password_strength=False)
+            user_create(
+                username=name, password=password, is_admin=True, check_password_strength=False
+            )
             note.touch(mode=0o600)
             note.write_text(f"user: {name}\npassword: {password}\n")
         if note.exists():
             self.stdout.write(
                 f"Sign in as the admin with the user and password in {note} "
-                "(delete the file once you have changed the password):\n"
-                + note.read_text()
+                "(delete the file once you have changed the password):\n" + note.read_text()
             )
 
     def _supervise(self, children: list[subprocess.Popen[bytes]]) -> None:

@@ -13,7 +13,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        create = sub.add_parser("create", help="Create a token and print it alone on the last line.")
+        create = sub.add_parser(
+            "create", help="Create a token and print it alone on the last line."
+        )
         create.add_argument("user")
         create.add_argument("--name", default="cli")
         create.add_argument("--role", choices=["read", "write"], default="read")
