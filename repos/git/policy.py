@@ -14,6 +14,8 @@ from repos.models import Repo
 from repos.services import lfs_linked_oids, repo_record_push
 
 ALLOWED_REF_PREFIXES = ("refs/heads/", "refs/tags/")
+# Deeper trees break recursive tree walkers (git's t6700; core.maxTreeDepth since git 2.43).
+MAX_TREE_DEPTH = 2048
 # Smallest possible pointer: version line + oid line + "size 0".
 _MIN_POINTER_SIZE = 120
 
@@ -25,7 +27,7 @@ def _mib(n: int) -> str:
 def check_push(*, repo: Repo, git_dir: Path, call: HookCall) -> Verdict:
     """Decide a whole push (pre-receive): any failed rule declines every ref, atomically."""
     errors: list[str] = []
-    for old, new, ref in call.updates:
+    for _old, new, ref in call.updates:
         if not ref.startswith(ALLOWED_REF_PREFIXES):
             errors.append(f"refusing to update {ref}: only branches and tags can be pushed")
         elif new == ZERO_SHA and ref == f"refs/heads/{repo.default_branch}":
@@ -35,7 +37,13 @@ def check_push(*, repo: Repo, git_dir: Path, call: HookCall) -> Verdict:
 
     max_blob = settings.MAX_GIT_BLOB_BYTES
     candidates: dict[str, str] = {}  # blob sha -> path, small enough to be an LFS pointer
+    too_deep = False
     for obj_type, sha, size, path in new_objects(call, git_dir):
+        if not too_deep and path.count("/") >= MAX_TREE_DEPTH:
+            too_deep = True  # one message is enough; git >= 2.43 refuses these itself
+            errors.append(
+                f"{path[:200]}...: directories nested more than {MAX_TREE_DEPTH} levels deep"
+            )
         if obj_type != "blob":
             continue
         if size > max_blob:

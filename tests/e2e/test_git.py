@@ -489,3 +489,52 @@ def test_truncated_or_garbage_packs_change_nothing(hub_server, owner, git_env, t
     )
     assert "ok refs/heads/main" in report, report
     assert _main(hub_server, repo, git_env, owner[1]) == new
+
+
+def _deep_tree_commit(work: Path, depth: int) -> str:
+    """A commit on top of HEAD holding d/d/.../d/leaf, `depth` directories deep (dulwich)."""
+    from dulwich.objects import Blob, Commit, Tree
+    from dulwich.repo import Repo
+
+    repo = Repo(str(work))
+    try:
+        blob = Blob.from_string(b"deep\n")
+        repo.object_store.add_object(blob)
+        tree = Tree()
+        tree.add(b"leaf", 0o100644, blob.id)
+        repo.object_store.add_object(tree)
+        for _ in range(depth):
+            parent = Tree()
+            parent.add(b"d", 0o040000, tree.id)
+            repo.object_store.add_object(parent)
+            tree = parent
+        base = repo[repo.head()]
+        root = repo[base.tree]
+        root.add(b"deep", 0o040000, tree.id)
+        repo.object_store.add_object(root)
+        commit = Commit()
+        commit.tree = root.id
+        commit.parents = [base.id]
+        commit.author = commit.committer = b"Test <test@example.com>"
+        commit.author_time = commit.commit_time = base.commit_time + 1
+        commit.author_timezone = commit.commit_timezone = 0
+        commit.message = b"deep\n"
+        repo.object_store.add_object(commit)
+        return commit.id.decode()
+    finally:
+        repo.close()
+
+
+def test_absurdly_deep_trees_are_refused(hub_server, owner, git_env, tmp_path):
+    repo, work = _fresh_clone(hub_server, owner[1], git_env, tmp_path)
+    before = head(work, git_env)
+    commit = _deep_tree_commit(work, 4100)
+    push = git("push", "origin", f"{commit}:refs/heads/main", cwd=work, env=git_env, check=False)
+    assert push.returncode != 0
+    assert "deep" in push.stderr.lower(), push.stderr
+    assert _main(hub_server, repo, git_env, owner[1]) == before
+    assert not server_has_object(hub_server, commit)
+    # Ordinary nesting is fine.
+    git("reset", "-q", "--hard", before, cwd=work, env=git_env)
+    ok = _deep_tree_commit(work, 50)
+    git("push", "origin", f"{ok}:refs/heads/main", cwd=work, env=git_env)
