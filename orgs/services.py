@@ -13,7 +13,7 @@ from common.errors import BadRequestError, ConflictError, NotFoundError
 from orgs.models import AccessToken, Namespace, User
 from orgs.names import validate_namespace_name
 
-TOKEN_PREFIX = "hf_"
+TOKEN_PREFIX = "hf_"  # noqa: S105 (a prefix, not a secret)
 
 
 @transaction.atomic
@@ -63,7 +63,9 @@ def user_get(*, username: str) -> User:
     return user
 
 
-def token_create(*, user: User, name: str, role: str = AccessToken.Role.READ) -> tuple[AccessToken, str]:
+def token_create(
+    *, user: User, name: str, role: str = AccessToken.Role.READ
+) -> tuple[AccessToken, str]:
     """Issue a token; returns the row and the secret, which is never stored or shown again."""
     if role not in AccessToken.Role.values:
         raise BadRequestError(f"Token role must be one of {', '.join(AccessToken.Role.values)}.")

@@ -35,7 +35,12 @@ def repo_redirect_lookup(*, kind: str, namespace: str, name: str) -> Repo | None
 
 
 def repo_get(
-    *, user: User | AnonymousUser, kind: str, namespace: str, name: str, action: Action = Action.READ
+    *,
+    user: User | AnonymousUser,
+    kind: str,
+    namespace: str,
+    name: str,
+    action: Action = Action.READ,
 ) -> Repo:
     """The repo, if `user` may do `action` on it; else RepoNotFoundError (401 when anonymous).
 
@@ -63,7 +68,9 @@ def repo_list_for_owner(*, user: User | AnonymousUser, namespace: str) -> QueryS
     )
 
 
-def repo_list_recent(*, user: User | AnonymousUser, kind: str | None = None, limit: int = 30) -> list[Repo]:
+def repo_list_recent(
+    *, user: User | AnonymousUser, kind: str | None = None, limit: int = 30
+) -> list[Repo]:
     qs = Repo.objects.visible_to(user).select_related("owner").order_by("-last_modified")
     if kind:
         qs = qs.filter(kind=kind)

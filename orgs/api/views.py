@@ -19,9 +19,10 @@ class WhoamiApi(APIView):
         token = getattr(user, "access_token", None)
         auth = {}
         if token is not None:
+            created = token.created_at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             auth = {"type": "access_token",
                     "accessToken": {"displayName": token.name, "role": token.role,
-                                    "createdAt": token.created_at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"}}
+                                    "createdAt": created}}
         return Response(
             {
                 "type": "user",

@@ -150,7 +150,10 @@ def _answer(conn: socket.socket, handler: Callable[[HookCall], Verdict]) -> None
         import logging
 
         logging.getLogger(__name__).exception("push hook failed")
-        verdict = Verdict(ok=False, message=f"hubforge: internal error while checking push ({exc.__class__.__name__})")
+        verdict = Verdict(
+            ok=False,
+            message=f"hubforge: internal error while checking push ({exc.__class__.__name__})",
+        )
     conn.sendall(json.dumps({"ok": verdict.ok, "message": verdict.message}).encode())
 
 

@@ -167,7 +167,8 @@ class GitStore:
                     ok = repo.refs.add_if_new(ref.encode(), new.encode())  # type: ignore[union-attr]
                 else:
                     ok = repo.refs.set_if_equals(ref.encode(), old_b, new.encode())  # type: ignore[union-attr]
-            except Exception as exc:  # dulwich raises a bare FileLocked while another writer holds it
+            # dulwich raises a bare FileLocked while another writer holds it
+            except Exception as exc:
                 if type(exc).__name__ == "FileLocked":
                     raise ConflictError(f"{ref} is being updated by another operation.") from None
                 raise
@@ -177,7 +178,9 @@ class GitStore:
             repo.close()
 
     def resolve(self, storage_key: str, revision: str) -> str:
-        """Commit sha for a branch, tag, `refs/...` name, full or short sha; RevisionNotFoundError."""
+        """Commit sha for a branch, tag, `refs/...` name, full or short sha.
+
+        Raises RevisionNotFoundError."""
         repo = self.open(storage_key)
         try:
             sha = self._resolve(repo, revision)
@@ -271,7 +274,8 @@ class GitStore:
             mode, obj_id = _lookup_path(repo, tree_id, path)
             if obj_id is None:
                 return None
-            return TreeEntry(path=path, name=path.rsplit("/", 1)[-1], mode=mode, sha=obj_id.decode())
+            name = path.rsplit("/", 1)[-1]
+            return TreeEntry(path=path, name=name, mode=mode, sha=obj_id.decode())
         finally:
             repo.close()
 

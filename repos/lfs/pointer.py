@@ -50,13 +50,14 @@ def parse_pointer(data: bytes) -> Pointer | None:
         return None
     # After `version`, keys are sorted (spec); extension keys `ext-N-name` are allowed.
     rest = keys[1:]
-    if rest != sorted(rest) or set(rest) - {"oid", "size"} and not all(
-        k in ("oid", "size") or k.startswith("ext-") for k in rest
+    if rest != sorted(rest) or (
+        set(rest) - {"oid", "size"}
+        and not all(k in ("oid", "size") or k.startswith("ext-") for k in rest)
     ):
         return None
     oid_match = _OID_RE.match(fields.get("oid", ""))
     size = fields.get("size", "")
-    # ASCII digits only (str.isdigit() also takes "١" and "²"), no leading zero.
+    # ASCII digits only (str.isdigit() also takes "١" and "²"), no leading zero.  # noqa: RUF003
     if not oid_match or not _SIZE_RE.match(size):
         return None
     return Pointer(oid=oid_match.group(1), size=int(size))

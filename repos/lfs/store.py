@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -107,20 +108,16 @@ class LocalObjectStore:
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp_name, final)
         except BaseException:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_name)
-            except FileNotFoundError:
-                pass
             raise
 
     def verify(self, oid: Oid, size: int, body: Iterator[bytes]) -> None:
         _hash_into(Oid.parse(oid), size, body, None)
 
     def delete(self, oid: Oid) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self._path(oid).unlink()
-        except FileNotFoundError:
-            pass
 
     def download_url(self, oid: Oid, *, filename: str, ttl: int) -> str | None:
         return None
@@ -154,7 +151,9 @@ class S3ObjectStore:
     """Objects as `lfs/<oid>` keys in one bucket. Bytes are hashed on the way in; a mismatch
     deletes the key, so a presigned or proxied PUT can never plant unverified content."""
 
-    def __init__(self, *, endpoint: str, bucket: str, access_key: str, secret_key: str, region: str):
+    def __init__(
+        self, *, endpoint: str, bucket: str, access_key: str, secret_key: str, region: str
+    ):
         import boto3
         from botocore.config import Config
 

@@ -65,7 +65,7 @@ class HubServer:
         return f"{prefix}{self._counter}x{uuid.uuid4().hex[:6]}"
 
     def create_user(self, name: str | None = None, *, role: str = "write",
-                    password: str = "correct-horse-1") -> tuple[str, str]:
+                    password: str = "correct-horse-1") -> tuple[str, str]:  # noqa: S107
         """A new user with a token of `role`; returns (username, token)."""
         name = name or self.unique("user")
         out = self.cli("adduser", name, "--password", password, "--token", role)
@@ -155,8 +155,8 @@ def start_server(extra_env: dict[str, str] | None = None) -> tuple[HubServer, st
 
 
 def stop_server(server: HubServer, db_name: str | None) -> None:
-    import signal
     import shutil
+    import signal
 
     if server.process and server.process.poll() is None:
         os.killpg(server.process.pid, signal.SIGTERM)
