@@ -226,7 +226,9 @@ def test_concurrent_pushes_to_one_branch_never_lose_a_commit(hub_server, owner, 
     works = [tmp_path / "a", tmp_path / "b"]
     for work in works:
         clone(hub_server, repo, work, git_env, owner[1])
+    moves = []  # (old, new) of main, one per round
     for round_no in range(4):
+        base = _main(hub_server, repo, git_env, owner[1])
         for i, work in enumerate(works):
             git("fetch", "-q", "origin", cwd=work, env=git_env)
             git("reset", "-q", "--hard", "origin/main", cwd=work, env=git_env)
@@ -237,6 +239,17 @@ def test_concurrent_pushes_to_one_branch_never_lose_a_commit(hub_server, owner, 
         assert codes.count(0) == 1, (codes, [r.stderr for r in results])
         winner = shas[codes.index(0)]
         assert _main(hub_server, repo, git_env, owner[1]) == winner
+        moves.append((base, winner))
+
+    # Every winning push, and only those, published its RepoUpdated.
+    def published() -> list[tuple[str, str]] | None:
+        rows = [
+            r for r in query_events(hub_server, "repo.updated") if r["payload"]["full_name"] == repo
+        ]
+        got = [(u["old"], u["new"]) for r in rows for u in r["payload"]["updates"]]
+        return got if len(got) >= len(moves) else None
+
+    assert poll(published, timeout=30, what="one event per winning push") == moves
 
 
 def test_oversize_plain_blob_is_refused(hub_server, owner, git_env, tmp_path):
