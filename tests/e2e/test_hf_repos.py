@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -21,6 +17,7 @@ from huggingface_hub.errors import (
 
 from tests.e2e.conftest import HubServer
 from tests.e2e.helpers import clone, git, query_events
+from tests.e2e.test_hf_cli import _hf
 
 pytestmark = pytest.mark.e2e
 
@@ -88,62 +85,18 @@ def test_delete_repo_missing_ok(hub_server: HubServer) -> None:
     api.delete_repo(f"{user}/never-existed", repo_type="dataset", missing_ok=True)
 
 
-def _hf(server: HubServer, token: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("hf", path=str(Path(sys.executable).parent)) or shutil.which("hf")
-    assert exe, "the hf CLI is installed with huggingface_hub"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
-    env.update(
-        HF_ENDPOINT=server.url,
-        HF_TOKEN=token,
-        HF_HUB_DISABLE_XET="1",
-        HF_HOME=str(tmp / "hf-home"),
-        HF_HUB_DISABLE_TELEMETRY="1",
-        NO_COLOR="1",
-    )
-    return subprocess.run([exe, *args], env=env, capture_output=True, text=True, timeout=120)
-
-
 def test_hf_cli_creates_private_dataset_and_moves_it(hub_server: HubServer, tmp_path: Path) -> None:
     user, token = hub_server.create_user()
-    out = _hf(
-        hub_server,
-        token,
-        tmp_path,
-        "repos",
-        "create",
-        "cli-data",
-        "--repo-type",
-        "dataset",
-        "--private",
-    )
-    assert out.returncode == 0, out.stderr + out.stdout
-    assert f"datasets/{user}/cli-data" in out.stdout
-    info = hub_server.api(token).dataset_info(f"{user}/cli-data")
-    assert info.private is True
-    again = _hf(
-        hub_server,
-        token,
-        tmp_path,
-        "repos",
-        "create",
-        "cli-data",
-        "--repo-type",
-        "dataset",
-        "--exist-ok",
-    )
-    assert again.returncode == 0, again.stderr + again.stdout
-    moved = _hf(
-        hub_server,
-        token,
-        tmp_path,
-        "repos",
-        "move",
-        f"{user}/cli-data",
-        f"{user}/cli-data2",
-        "--repo-type",
-        "dataset",
-    )
-    assert moved.returncode == 0, moved.stderr + moved.stdout
+
+    def hf(*args: str) -> str:
+        out = _hf(hub_server, token, tmp_path, "repos", *args, "--repo-type", "dataset")
+        assert out.returncode == 0, out.stderr + out.stdout
+        return out.stdout
+
+    assert f"datasets/{user}/cli-data" in hf("create", "cli-data", "--private")
+    assert hub_server.api(token).dataset_info(f"{user}/cli-data").private is True
+    hf("create", "cli-data", "--exist-ok")
+    hf("move", f"{user}/cli-data", f"{user}/cli-data2")
     assert hub_server.api(token).dataset_info(f"{user}/cli-data2").id == f"{user}/cli-data2"
 
 
