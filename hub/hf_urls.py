@@ -14,6 +14,7 @@ from repos.api.resolve import resolve
 from repos.api.views import RepoCreateApi, RepoDeleteApi
 from repos.git import http as git_http
 from repos.lfs import api as lfs_api
+from webhooks.api import views as webhooks_api
 
 # `/{ns}/{name}` for models, `/datasets/{ns}/{name}` for datasets; `.git` optional.
 REPO = r"(?P<prefix>datasets/)?(?P<namespace>[A-Za-z0-9][A-Za-z0-9_.-]*)/(?P<name>[A-Za-z0-9_.-]+?)"
@@ -74,6 +75,17 @@ urlpatterns = [
     # Git LFS transfers through signed hrefs (the batch API hands them out).
     path("api/lfs/objects/<str:oid>", lfs_api.object_transfer, name="lfs-object"),
     path("api/lfs/verify", lfs_api.verify, name="lfs-verify"),
+    # --- webhooks ---
+    # HfApi.list_webhooks / create_webhook / get_webhook / update_webhook / delete_webhook /
+    # enable_webhook / disable_webhook (contract 1.10)
+    path("api/settings/webhooks", webhooks_api.WebhookListCreateApi.as_view(),
+         name="webhook-list"),
+    path("api/settings/webhooks/<str:webhook_id>", webhooks_api.WebhookDetailApi.as_view(),
+         name="webhook-detail"),
+    path("api/settings/webhooks/<str:webhook_id>/enable",
+         webhooks_api.WebhookEnableApi.as_view(), name="webhook-enable"),
+    path("api/settings/webhooks/<str:webhook_id>/disable",
+         webhooks_api.WebhookDisableApi.as_view(), name="webhook-disable"),
     # Git smart HTTP and the LFS API under the repo's git URL.
     re_path(rf"^{REPO}(?:\.git)?/info/refs$", _kinded(git_http.info_refs), name="git-info-refs"),
     re_path(

@@ -14,5 +14,6 @@ urlpatterns = [
     path("_/admin/", admin.site.urls),
     path("", include("hub.hf_urls")),
     path("", include("orgs.urls")),
+    path("", include("webhooks.urls")),
     path("", include("repos.urls")),
 ]

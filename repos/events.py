@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -56,6 +57,9 @@ class RepoDeleted(Event):
     kind: ClassVar[str] = "repo.deleted"
     full_name: str = ""
     repo_kind: str = "model"
+    # The row is gone when subscribers run: they need this to tell who may hear of it.
+    # None in rows written before the field existed; consumers treat that as private.
+    private: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,13 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 Handler = Callable[[Event], None]
 _subscribers: dict[type[Event], list[Handler]] = defaultdict(list)
+# The outbox row being dispatched, so a handler can key idempotent work by it.
+_dispatching: ContextVar[int | None] = ContextVar("dispatching_record_id", default=None)
+
+
+def current_record_id() -> int | None:
+    """Id of the outbox row whose subscribers are running (None outside dispatch)."""
+    return _dispatching.get()
 
 
 def subscribe(event_type: type[Event], handler: Handler) -> None:
@@ -108,8 +119,12 @@ def dispatch(record_id: int) -> None:
         logger.warning("unknown event kind %s in outbox row %s", record.kind, record.pk)
     else:
         event = event_type(**record.payload)
-        for handler in subscribers(event_type):
-            handler(event)
+        token = _dispatching.set(record.pk)
+        try:
+            for handler in subscribers(event_type):
+                handler(event)
+        finally:
+            _dispatching.reset(token)
     EventRecord.objects.filter(pk=record.pk, dispatched_at__isnull=True).update(
         dispatched_at=timezone.now()
     )

@@ -1,0 +1,359 @@
+"""Worker side: fan an event out into stored deliveries, attempt them, sweep the leftovers.
+
+Every step is safe to run twice. Fan-out is keyed by (webhook, outbox row); an attempt starts
+with a conditional UPDATE that claims the row and sets a lease, and its result is written
+only if the row is still held under the same attempt number (a fencing token), so a worker
+that lost its lease cannot overwrite the newer attempt's outcome.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from orgs.models import Namespace, User
+from orgs.permissions import Action, can, namespace_role
+from repos import events
+from repos.models import Repo
+from webhooks import policy
+from webhooks.delivery import USER_AGENT, SendResult, Timeouts, send
+from webhooks.models import Delivery, DeliveryAttempt, DeliveryState, Domain, WatchedItem, Webhook
+from webhooks.payloads import Message, message_for
+from webhooks.signing import sign
+from webhooks.ssrf import Resolver
+
+logger = logging.getLogger(__name__)
+
+# Retries due within this are queued with a countdown (well under Redis' visibility timeout,
+# SECURITY.md 8); later ones wait in the table for the sweep.
+COUNTDOWN_LIMIT_SECONDS = 300.0
+SWEEP_BATCH = 1000
+
+
+def event_key(event: events.Event) -> str:
+    """The outbox row id when dispatched from one; else a digest of the event's content."""
+    record_id = events.current_record_id()
+    if record_id is not None:
+        return f"evt:{record_id}"
+    content = json.dumps({"kind": event.kind, **asdict(event)}, sort_keys=True, default=str)
+    return "sha:" + hashlib.sha256(content.encode()).hexdigest()[:56]
+
+
+def enqueue_after_commit(delivery_ids: Iterable[int]) -> None:
+    from webhooks.tasks import deliver  # tasks import this module
+
+    for delivery_id in delivery_ids:
+        transaction.on_commit(
+            lambda delivery_id=delivery_id: deliver.delay(delivery_id=delivery_id), robust=True
+        )
+
+
+# --- fan-out ----------------------------------------------------------------------------------
+
+
+def _may_hear(user: User, event: events.Event, repo: Repo | None, owner: Namespace | None) -> bool:
+    """Only subscribers who may read the repo hear about it (a private repo's name included)."""
+    if not user.is_active:
+        return False
+    if isinstance(event, events.RepoDeleted):
+        if event.private is False:
+            return True
+        return owner is not None and namespace_role(user, owner.pk) is not None
+    return repo is not None and can(user, Action.READ, repo)
+
+
+def deliveries_create_for_event(*, event: events.Event, key: str) -> list[int]:
+    """Store one delivery per enabled, entitled subscriber and queue them; returns their ids.
+
+    Idempotent: a second run for the same `key` creates and queues nothing new.
+    """
+    repo = None
+    if not isinstance(event, events.RepoDeleted):
+        repo = Repo.objects.select_related("owner").filter(pk=event.repo_id).first()
+    names = {event.full_name.lower()} if getattr(event, "full_name", "") else set()
+    if repo is not None:
+        owner: Namespace | None = repo.owner
+        names.add(repo.full_name.lower())
+        kind = repo.kind
+    else:
+        owner = Namespace.objects.filter(name__iexact=event.full_name.split("/", 1)[0]).first()
+        kind = getattr(event, "repo_kind", "model")
+    if isinstance(event, events.RepoConfigChanged):
+        moved = event.changes.get("name")
+        if isinstance(moved, dict):  # watchers of the old name hear of the move too
+            names.update(str(moved.get(k, "")).lower() for k in ("old", "new"))
+    message = message_for(event, repo, owner_id=owner.pk if owner else None)
+    if message is None:
+        return []
+    namespaces = {n.split("/", 1)[0] for n in names if n}
+    if owner is not None:
+        namespaces.add(owner.name.lower())
+    watcher_ids = WatchedItem.objects.filter(
+        Q(type__in=["user", "org"], name_lower__in=namespaces) | Q(type=kind, name_lower__in=names)
+    ).values_list("webhook_id", flat=True)
+    webhooks = Webhook.objects.filter(pk__in=watcher_ids, disabled=False).select_related("owner")
+    now = timezone.now()
+    rows = [
+        _new_delivery(webhook, message, key=key, now=now)
+        for webhook in webhooks
+        if Domain.REPO in webhook.domains and _may_hear(webhook.owner, event, repo, owner)
+    ]
+    if not rows:
+        return []
+    with transaction.atomic():
+        existing = set(
+            Delivery.objects.filter(
+                event_key=key, webhook__in=[r.webhook for r in rows]
+            ).values_list("webhook_id", flat=True)
+        )
+        fresh = [r for r in rows if r.webhook.pk not in existing]
+        Delivery.objects.bulk_create(fresh, ignore_conflicts=True)
+        ids = list(
+            Delivery.objects.filter(
+                event_key=key,
+                webhook__in=[r.webhook for r in fresh],
+                state=DeliveryState.PENDING,
+                attempts=0,
+            ).values_list("pk", flat=True)
+        )
+        enqueue_after_commit(ids)
+    return ids
+
+
+def _new_delivery(webhook: Webhook, message: Message, *, key: str, now: datetime) -> Delivery:
+    return Delivery(
+        webhook=webhook,
+        event_key=key,
+        action=message.action,
+        scope=message.scope,
+        repo_name=message.repo_name[:200],
+        body=message.body(webhook_id=webhook.public_id),
+        next_attempt_at=now,
+        enqueued_at=now,
+    )
+
+
+# --- one attempt ------------------------------------------------------------------------------
+
+
+def _request_headers(webhook: Webhook, delivery: Delivery, body: bytes) -> dict[str, str]:
+    timestamp = int(time.time())  # fresh on every attempt; the id stays the same
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "webhook-id": delivery.message_id,
+        "webhook-timestamp": str(timestamp),
+    }
+    if webhook.secret:
+        headers["webhook-signature"] = sign(
+            secret=webhook.secret, message_id=delivery.message_id, timestamp=timestamp, body=body
+        )
+        if webhook.send_secret_header:
+            headers["X-Webhook-Secret"] = webhook.secret
+    return headers
+
+
+def _logged_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Headers as stored in the log: the clear-text secret never is (SECURITY.md 24)."""
+    shown = dict(headers)
+    if "X-Webhook-Secret" in shown:
+        secret = shown["X-Webhook-Secret"]
+        shown["X-Webhook-Secret"] = f"…{secret[-4:]}" if len(secret) > 8 else "…"
+    return shown
+
+
+def delivery_attempt(*, delivery_id: int, resolver: Resolver | None = None) -> str | None:
+    """Claim, send and record one attempt; returns the outcome, None when not claimed.
+
+    Safe to run twice or concurrently: only the caller whose conditional UPDATE matched
+    sends. Raises nothing for receiver trouble; that is recorded and scheduled.
+    """
+    now = timezone.now()
+    claimed = Delivery.objects.filter(
+        pk=delivery_id, state=DeliveryState.PENDING, next_attempt_at__lte=now
+    ).update(
+        state=DeliveryState.SENDING,
+        attempts=F("attempts") + 1,
+        round_attempts=F("round_attempts") + 1,
+        lease_until=now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS),
+    )
+    if not claimed:
+        return None  # another worker has it, it is not due yet, or it is finished
+    delivery = Delivery.objects.select_related("webhook").get(pk=delivery_id)
+    webhook = delivery.webhook
+    number = delivery.attempts
+    if webhook.disabled and not delivery.is_test:
+        Delivery.objects.filter(pk=delivery.pk, attempts=number).update(
+            state=DeliveryState.CANCELLED,
+            attempts=F("attempts") - 1,  # nothing was sent
+            round_attempts=F("round_attempts") - 1,
+            lease_until=None,
+            completed_at=now,
+            last_error="The webhook was disabled before this was sent.",
+        )
+        return DeliveryState.CANCELLED
+    body = delivery.body.encode()
+    headers = _request_headers(webhook, delivery, body)
+    started_at = timezone.now()
+    result = send(
+        url=webhook.url,
+        body=body,
+        headers=headers,
+        allow_local=settings.WEBHOOK_ALLOW_LOCAL,
+        timeouts=Timeouts(
+            connect=settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS,
+            read=settings.WEBHOOK_READ_TIMEOUT_SECONDS,
+            total=settings.WEBHOOK_TOTAL_TIMEOUT_SECONDS,
+        ),
+        resolver=resolver,
+    )
+    decision = policy.decide(
+        status=result.status,
+        headers=result.headers,
+        error=result.error,
+        error_kind=result.error_kind,
+        attempt=delivery.round_attempts,
+        max_attempts=settings.WEBHOOK_MAX_ATTEMPTS,
+        base=settings.WEBHOOK_RETRY_BASE_SECONDS,
+        now=timezone.now(),
+    )
+    return _record(delivery, number, headers, started_at, result, decision)
+
+
+def _record(
+    delivery: Delivery,
+    number: int,
+    headers: dict[str, str],
+    started_at: datetime,
+    result: SendResult,
+    decision: policy.Decision,
+) -> str:
+    now = timezone.now()
+    next_at = policy.next_time(now, decision.delay)
+    with transaction.atomic():
+        fields: dict[str, object] = {
+            "lease_until": None,
+            "last_status": result.status,
+            "last_error": decision.reason[:500],
+        }
+        if decision.outcome == "retry":
+            queue_now = decision.delay <= COUNTDOWN_LIMIT_SECONDS
+            fields.update(
+                state=DeliveryState.PENDING,
+                next_attempt_at=next_at,
+                enqueued_at=next_at if queue_now else None,
+            )
+        else:
+            fields.update(state=decision.outcome, completed_at=now)
+        held = Delivery.objects.filter(
+            pk=delivery.pk, state=DeliveryState.SENDING, attempts=number
+        ).update(**fields)
+        DeliveryAttempt.objects.create(
+            delivery_id=delivery.pk,
+            number=number,
+            started_at=started_at,
+            duration_ms=result.duration_ms,
+            request_headers=_logged_headers(headers),
+            response_status=result.status,
+            response_headers=result.headers,
+            response_body=result.body.decode("utf-8", "replace"),
+            error=result.error[:500],
+            # "stale": our lease ran out and the row moved on; this result changes nothing.
+            outcome=decision.outcome if held else "stale",
+        )
+        if held and not delivery.is_test:
+            _count_event_outcome(delivery.webhook_id, decision)
+        if held and decision.outcome == "retry" and decision.delay <= COUNTDOWN_LIMIT_SECONDS:
+            from webhooks.tasks import deliver
+
+            transaction.on_commit(
+                lambda: deliver.apply_async(
+                    kwargs={"delivery_id": delivery.pk}, countdown=decision.delay
+                ),
+                robust=True,
+            )
+    return decision.outcome if held else "stale"
+
+
+def _count_event_outcome(webhook_id: int, decision: policy.Decision) -> None:
+    """Consecutive failed events disable a webhook; one success resets the count."""
+    if decision.outcome == "succeeded":
+        Webhook.objects.filter(pk=webhook_id, consecutive_failures__gt=0).update(
+            consecutive_failures=0
+        )
+        return
+    if decision.outcome != "failed":
+        return
+    Webhook.objects.filter(pk=webhook_id).update(consecutive_failures=F("consecutive_failures") + 1)
+    webhook = Webhook.objects.get(pk=webhook_id)
+    reason = decision.disable_reason
+    limit = settings.WEBHOOK_DISABLE_AFTER_FAILED_EVENTS
+    if not reason and limit > 0 and webhook.consecutive_failures >= limit:
+        reason = (
+            f"Disabled automatically after {webhook.consecutive_failures} consecutive failed "
+            f"deliveries (last: {decision.reason})."
+        )
+    if reason:
+        Webhook.objects.filter(pk=webhook_id, disabled=False).update(
+            disabled=True, disabled_at=timezone.now(), disabled_reason=reason[:300]
+        )
+
+
+# --- sweep ------------------------------------------------------------------------------------
+
+
+def deliveries_sweep(*, now: datetime | None = None) -> tuple[int, int]:
+    """Return expired leases to pending and queue due deliveries; (released, queued).
+
+    This is what makes delivery at-least-once across a killed worker or a lost queue: the
+    table, not the broker, holds the schedule.
+    """
+    from webhooks.tasks import deliver
+
+    now = now or timezone.now()
+    released = 0
+    expired = Delivery.objects.filter(state=DeliveryState.SENDING, lease_until__lt=now).values_list(
+        "pk", "attempts"
+    )[:SWEEP_BATCH]
+    for delivery_id, number in list(expired):
+        with transaction.atomic():
+            moved = Delivery.objects.filter(
+                pk=delivery_id, state=DeliveryState.SENDING, attempts=number, lease_until__lt=now
+            ).update(
+                state=DeliveryState.PENDING,
+                next_attempt_at=now,
+                lease_until=None,
+                enqueued_at=None,
+                last_error="The worker stopped during the attempt.",
+            )
+            if moved:
+                DeliveryAttempt.objects.create(
+                    delivery_id=delivery_id,
+                    number=number,
+                    started_at=now,
+                    outcome="lost",
+                    error="No result: the worker stopped during this attempt (lease expired).",
+                )
+                released += 1
+    requeue_before = now - timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+    due = list(
+        Delivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=requeue_before))
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    if due:
+        Delivery.objects.filter(pk__in=due).update(enqueued_at=now)
+        for delivery_id in due:
+            deliver.delay(delivery_id=delivery_id)
+    return released, len(due)
