@@ -76,6 +76,26 @@ def test_revoked_token_is_refused(client: Client, alice, write_token: str) -> No
         assert "WWW-Authenticate" in r
 
 
+def test_revoked_token_is_refused_by_git_and_lfs_too(
+    client: Client, alice, write_token: str
+) -> None:  # type: ignore[no-untyped-def]
+    repo = repo_create(actor=alice, namespace=None, name="weights", private=True)
+    token_revoke(user=alice, token_id=AccessToken.objects.get(user=alice, name="w").pk)
+    header = _basic("x", write_token)
+    for service in ("git-upload-pack", "git-receive-pack"):
+        r = client.get(
+            f"/{repo.full_name}.git/info/refs", {"service": service}, HTTP_AUTHORIZATION=header
+        )
+        assert r.status_code == 401
+    r = client.post(
+        f"/{repo.full_name}.git/info/lfs/objects/batch",
+        {"operation": "download", "objects": []},
+        content_type="application/vnd.git-lfs+json",
+        HTTP_AUTHORIZATION=header,
+    )
+    assert r.status_code == 401
+
+
 def test_inactive_user_is_refused(client: Client, alice, write_token: str) -> None:  # type: ignore[no-untyped-def]
     alice.is_active = False
     alice.save()
