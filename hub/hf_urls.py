@@ -14,6 +14,9 @@ from repos.api.resolve import resolve
 from repos.api.views import RepoCreateApi, RepoDeleteApi
 from repos.git import http as git_http
 from repos.lfs import api as lfs_api
+from repos.api import commit as commit_api  # --- write side ---
+from repos.api import refs_write
+from repos.lfs import multipart as lfs_multipart
 from webhooks.api import views as webhooks_api
 
 # `/{ns}/{name}` for models, `/datasets/{ns}/{name}` for datasets; `.git` optional.
@@ -86,6 +89,21 @@ urlpatterns = [
          webhooks_api.WebhookEnableApi.as_view(), name="webhook-enable"),
     path("api/settings/webhooks/<str:webhook_id>/disable",
          webhooks_api.WebhookDisableApi.as_view(), name="webhook-disable"),
+    # --- write side (commit API, branches, tags) ---
+    # The revision is the rest of the path (quoted with safe="", so it may hold "/").
+    # create_commit: preupload, then the NDJSON commit (upload_file, upload_folder, delete_*)
+    re_path(rf"^{API_REPO}/preupload/(?P<rev>.+)$", commit_api.preupload, name="preupload"),
+    re_path(rf"^{API_REPO}/commit/(?P<rev>.+)$", commit_api.commit, name="commit"),
+    # create_branch / delete_branch; create_tag (path = target) / delete_tag; super_squash_history
+    re_path(rf"^{API_REPO}/branch/(?P<rev>.+)$", refs_write.branch, name="branch"),
+    re_path(rf"^{API_REPO}/tag/(?P<rev>.+)$", refs_write.tag, name="tag"),
+    re_path(rf"^{API_REPO}/super-squash/(?P<rev>.+)$", refs_write.super_squash,
+            name="super-squash"),
+    # LFS multipart upload: part PUTs and the completion POST (signed links from the batch API)
+    path("api/lfs/multipart/<str:oid>/<int:part>", lfs_multipart.part_put,
+         name="lfs-multipart-part"),
+    path("api/lfs/multipart/<str:oid>", lfs_multipart.complete, name="lfs-multipart-complete"),
+    # --- end write side ---
     # Git smart HTTP and the LFS API under the repo's git URL.
     re_path(rf"^{REPO}(?:\.git)?/info/refs$", _kinded(git_http.info_refs), name="git-info-refs"),
     re_path(

@@ -12,7 +12,7 @@ import hashlib
 import re
 import stat
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -610,6 +610,28 @@ def _short_branch_name(branch: str) -> str:
     return branch
 
 
+def _ref_add(repo: Repo, ref: str, value: Callable[[], str]) -> str:
+    """Create `ref` at `value()` (called only when the name is free); 409 when it exists."""
+    exists = ConflictError(f"Reference {ref} already exists")
+    if _ref_sha(repo, ref) is not None:
+        raise exists
+    sha = value()
+    try:
+        git_store().update_ref(repo.storage_key, ref, None, sha)
+    except ConflictError:  # created meanwhile by another writer
+        raise exists from None
+    _publish(repo, ref, None, sha)
+    return sha
+
+
+def _ref_remove(repo: Repo, ref: str, *, shown: str) -> None:
+    old = _ref_sha(repo, ref) if valid_ref_name(ref) else None
+    if old is None:
+        raise RevisionNotFoundError(f"Invalid rev id: {shown}")
+    git_store().update_ref(repo.storage_key, ref, old, None)
+    _publish(repo, ref, old, None)
+
+
 def branch_create(
     *, actor: User | AnonymousUser, repo: Repo, branch: str, starting_point: str | None = None
 ) -> str:
@@ -618,14 +640,7 @@ def branch_create(
     _require(actor, repo, Action.WRITE)
     ref = f"refs/heads/{_short_branch_name(branch)}"
     target = git_store().resolve(repo.storage_key, starting_point or repo.default_branch)
-    exists = ConflictError(f"Reference {ref} already exists")
-    if _ref_sha(repo, ref) is not None:
-        raise exists
-    try:
-        git_store().update_ref(repo.storage_key, ref, None, target)
-    except ConflictError:
-        raise exists from None
-    _publish(repo, ref, None, target)
+    _ref_add(repo, ref, lambda: target)
     return target
 
 
@@ -635,11 +650,7 @@ def branch_delete(*, actor: User | AnonymousUser, repo: Repo, branch: str) -> No
     ref = branch if branch.startswith("refs/heads/") else f"refs/heads/{branch}"
     if ref == f"refs/heads/{repo.default_branch}":
         raise BadRequestError(f"Cannot delete {ref}: it is the default branch.")
-    old = _ref_sha(repo, ref) if valid_ref_name(ref) else None
-    if old is None:
-        raise RevisionNotFoundError(f"Invalid rev id: {branch}")
-    git_store().update_ref(repo.storage_key, ref, old, None)
-    _publish(repo, ref, old, None)
+    _ref_remove(repo, ref, shown=branch)
 
 
 def tag_create(
@@ -659,11 +670,10 @@ def tag_create(
     if not valid_ref_name(ref):
         raise BadRequestError(f"Invalid tag name: {tag!r}")
     target = git_store().resolve(repo.storage_key, revision or repo.default_branch)
-    exists = ConflictError(f"Reference {ref} already exists")
-    if _ref_sha(repo, ref) is not None:
-        raise exists
-    value = target
-    if message:
+
+    def tag_object() -> str:
+        if not message:
+            return target  # a lightweight tag
         dulwich_repo = git_store().open(repo.storage_key)
         try:
             obj = Tag()
@@ -674,26 +684,18 @@ def tag_create(
             obj.tag_timezone = 0
             obj.message = message.encode("utf-8") + (b"" if message.endswith("\n") else b"\n")
             dulwich_repo.object_store.add_object(obj)
-            value = obj.id.decode()
+            return str(obj.id.decode())
         finally:
             dulwich_repo.close()
-    try:
-        git_store().update_ref(repo.storage_key, ref, None, value)
-    except ConflictError:
-        raise exists from None
-    _publish(repo, ref, None, value)
-    return value
+
+    return _ref_add(repo, ref, tag_object)
 
 
 def tag_delete(*, actor: User | AnonymousUser, repo: Repo, tag: str) -> None:
     """Delete a tag; RevisionNotFoundError when there is none by that name."""
     _require(actor, repo, Action.WRITE)
     ref = tag if tag.startswith("refs/tags/") else f"refs/tags/{tag}"
-    old = _ref_sha(repo, ref) if valid_ref_name(ref) else None
-    if old is None:
-        raise RevisionNotFoundError(f"Invalid rev id: {tag}")
-    git_store().update_ref(repo.storage_key, ref, old, None)
-    _publish(repo, ref, old, None)
+    _ref_remove(repo, ref, shown=tag)
 
 
 def branch_squash(
