@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from common.errors import HubError
+from common.errors import HubError, NotFoundError
 from webhooks.forms import WebhookForm
+from webhooks.models import Webhook
 from webhooks.selectors import delivery_get, delivery_list, webhook_get, webhook_list
 from webhooks.services import (
     delivery_redeliver,
@@ -20,6 +21,14 @@ from webhooks.services import (
     webhook_set_disabled,
     webhook_update,
 )
+
+
+def _mine(request: HttpRequest, webhook_id: str) -> Webhook:
+    """The signed-in user's webhook, or the 404 page (anyone else's looks the same)."""
+    try:
+        return webhook_get(actor=request.user, webhook_id=webhook_id)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from None
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -59,7 +68,7 @@ def webhook_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def webhook_page(request: HttpRequest, webhook_id: str) -> HttpResponse:
-    webhook = webhook_get(actor=request.user, webhook_id=webhook_id)
+    webhook = _mine(request, webhook_id)
     form = WebhookForm(request.POST or None, initial=WebhookForm.initial_for(webhook))
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -87,7 +96,7 @@ def webhook_page(request: HttpRequest, webhook_id: str) -> HttpResponse:
 
 
 def _action(request: HttpRequest, webhook_id: str, verb: str) -> HttpResponse:
-    webhook = webhook_get(actor=request.user, webhook_id=webhook_id)
+    webhook = _mine(request, webhook_id)
     target = f"/settings/webhooks/{webhook.public_id}"
     try:
         if verb == "delete":
@@ -131,8 +140,11 @@ def webhook_test(request: HttpRequest, webhook_id: str) -> HttpResponse:
 
 @login_required
 def delivery_page(request: HttpRequest, webhook_id: str, delivery_id: str) -> HttpResponse:
-    webhook = webhook_get(actor=request.user, webhook_id=webhook_id)
-    delivery = delivery_get(webhook=webhook, message_id=delivery_id)
+    webhook = _mine(request, webhook_id)
+    try:
+        delivery = delivery_get(webhook=webhook, message_id=delivery_id)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from None
     return render(request, "webhooks/delivery.html", {"webhook": webhook, "delivery": delivery})
 
 
@@ -141,8 +153,11 @@ def delivery_page(request: HttpRequest, webhook_id: str, delivery_id: str) -> Ht
 def delivery_redeliver_view(
     request: HttpRequest, webhook_id: str, delivery_id: str
 ) -> HttpResponse:
-    webhook = webhook_get(actor=request.user, webhook_id=webhook_id)
-    delivery = delivery_get(webhook=webhook, message_id=delivery_id)
+    webhook = _mine(request, webhook_id)
+    try:
+        delivery = delivery_get(webhook=webhook, message_id=delivery_id)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from None
     try:
         delivery_redeliver(actor=request.user, delivery=delivery)
         messages.success(request, "Delivery queued again.")

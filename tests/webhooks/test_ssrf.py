@@ -82,8 +82,8 @@ def test_embedded_and_special_addresses_are_refused(address: str) -> None:
         "2002:a9fe:a9fe::",
         "fd00:ec2::254",
         "100.64.0.1",
-        "0.0.0.0",
-    ],  # noqa: S104
+        "0.0.0.0",  # noqa: S104
+    ],
 )
 def test_metadata_addresses_are_refused_even_when_local_is_allowed(address: str) -> None:
     assert address_refusal(ipaddress.ip_address(address), allow_local=True) is not None
