@@ -5,7 +5,8 @@ the servers alternates between rounds), so slow drifts of this noisy machine hit
 Operations: first push of the whole history into a fresh repo, `git clone --bare`, full
 `git clone`, push of 200 new commits (server repo reset to the template before each push).
 Prints medians, min-max and the paired ratio hub / C git (median over rounds of the per-round
-ratio). Target: hub within 1.3x of C git.
+ratio). The push of 200 commits runs --push-reps times per round and server (median).
+Target: hub within 1.3x of C git.
 
     .venv/bin/python bench/git_transport.py [--rounds 7] [--scratch /tmp/hubforge-bench-git]
 """
@@ -345,7 +346,12 @@ def client_rusage() -> float:
 
 
 def run_round(
-    servers: list[Server], pushsrc: Path, work: Path, env: dict[str, str], record: bool
+    servers: list[Server],
+    pushsrc: Path,
+    work: Path,
+    env: dict[str, str],
+    record: bool,
+    push_reps: int = 1,
 ) -> None:
     for s in servers:
         ops = []
@@ -379,13 +385,18 @@ def run_round(
             )
         )
         for label, cmd in ops:
-            if label == "push 200 commits":
-                s.reset("template")
-            subprocess.run(["sync"], check=False)
-            wall, cpu = timed(cmd, env, s)
+            walls, cpus = [], []
+            # A push takes ~0.1 s, so one sample is at the mercy of noise: take the median of a few.
+            for _ in range(push_reps if label == "push 200 commits" else 1):
+                if label == "push 200 commits":
+                    s.reset("template")
+                subprocess.run(["sync"], check=False)
+                wall, cpu = timed(cmd, env, s)
+                walls.append(wall)
+                cpus.append(cpu)
             if record:
-                s.results.setdefault(label, []).append(wall)
-                s.cpu_results.setdefault(label, []).append(cpu)
+                s.results.setdefault(label, []).append(med(walls))
+                s.cpu_results.setdefault(label, []).append(med(cpus))
             for leftover in work.iterdir():
                 shutil.rmtree(leftover)
 
@@ -396,6 +407,7 @@ def main() -> None:
     ap.add_argument("--scratch", type=Path, default=Path("/tmp/hubforge-bench-git"))
     ap.add_argument("--hub-port", type=int, default=8111)
     ap.add_argument("--cgit-port", type=int, default=8121)
+    ap.add_argument("--push-reps", type=int, default=3, help="pushes per round and server (median)")
     ap.add_argument(
         "--wait-quiet",
         type=float,
@@ -475,7 +487,7 @@ def main() -> None:
     c0 = client_rusage()
     for r in range(args.rounds):
         order = servers if r % 2 == 0 else servers[::-1]
-        run_round(order, pushsrc, work, env, record=True)
+        run_round(order, pushsrc, work, env, record=True, push_reps=args.push_reps)
         log(
             f"  round {r + 1}: "
             + "; ".join(
