@@ -6,13 +6,14 @@ import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 
 from common.errors import HubError, RepoNotFoundError
 from common.http import error_response
 from orgs.permissions import Action
-from repos.models import Repo, RepoKind
+from repos.models import Repo, RepoKind, public_base_url
 from repos.selectors import repo_get, repo_redirect_lookup
 
 PLURAL_TO_KIND = {"models": RepoKind.MODEL, "datasets": RepoKind.DATASET}
@@ -35,8 +36,9 @@ def kind_from_plural(plural: str) -> str:
     return kind
 
 
-def api_repo(request: HttpRequest, *, kind: str, namespace: str, name: str,
-             action: Action = Action.READ) -> Repo:
+def api_repo(
+    request: HttpRequest, *, kind: str, namespace: str, name: str, action: Action = Action.READ
+) -> Repo:
     """The repo named in an API path, checked for `action`, or RepoNotFound (401/404)."""
     return repo_get(user=request.user, kind=kind, namespace=namespace, name=name, action=action)
 
@@ -57,3 +59,15 @@ def hf_errors(view: V) -> V:
 
     wrapper.csrf_exempt = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
+
+
+def next_link(request: HttpRequest, **overrides: str | None) -> str:
+    """`<url>; rel="next"`, absolute, carrying the query with `overrides` applied.
+
+    huggingface_hub requests the URL as is, with no base and no extra parameters
+    (utils/_pagination.py `_get_next_page`).
+    """
+    params = [(k, v) for k, v in request.GET.lists() if k not in overrides]
+    params += [(k, [v]) for k, v in overrides.items() if v is not None]
+    query = urlencode([(k, v) for k, values in params for v in values])
+    return f'<{public_base_url()}{request.path}?{query}>; rel="next"'

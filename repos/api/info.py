@@ -5,22 +5,24 @@ from __future__ import annotations
 import html
 import json
 from typing import Any
-from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_http_methods
 
 from common.errors import BadRequestError, HubError
-from repos.api.common import api_repo, hf_date, hf_errors, kind_from_plural
+from repos.api.common import api_repo, hf_date, hf_errors, kind_from_plural, next_link
+from repos.cards import parse_front_matter
 from repos.files import FileEntry, file_entry, last_commits, list_entries
 from repos.git.store import git_store
-from repos.models import Repo, RepoKind, public_base_url
+from repos.listing import RepoStats, repo_stats, repo_tags
+from repos.models import Repo, RepoKind
 from repos.revisions import raw_tail, split_revision
 
 TREE_PAGE = 1000
 TREE_PAGE_EXPANDED = 50
 COMMITS_PAGE = 50
 MAX_PATHS_INFO = 1000
+MAX_README_BYTES = 5 * 1024 * 1024
 
 
 def resolve_commit(repo: Repo, revision: str | None) -> str:
@@ -58,33 +60,58 @@ def tree_json(entry: FileEntry) -> dict[str, Any]:
     return item
 
 
-def repo_info_json(repo: Repo, *, commit: str, blobs: bool) -> dict[str, Any]:
-    """ModelInfo/DatasetInfo fields (only `id` is required by the client; more is safe)."""
-    store = git_store()
-    head = store.commit(repo.storage_key, commit)
-    files = [e for e in list_entries(repo, commit=commit, recursive=True) if e.type == "file"]
-    data: dict[str, Any] = {
+def repo_files(repo: Repo, *, commit: str) -> list[FileEntry]:
+    return [e for e in list_entries(repo, commit=commit, recursive=True) if e.type == "file"]
+
+
+def card_data(repo: Repo, *, commit: str) -> dict[str, Any]:
+    """The README's YAML front matter as a dict; {} when absent or invalid (never raises)."""
+    readme = file_entry(repo, commit=commit, path="README.md")
+    if readme is None or readme.lfs is not None or readme.size > MAX_README_BYTES:
+        return {}
+    text = git_store().read_blob(repo.storage_key, readme.oid).decode("utf-8", "replace")
+    return parse_front_matter(text)[0]
+
+
+def repo_summary_json(repo: Repo, stats: RepoStats) -> dict[str, Any]:
+    """Fields of ModelInfo/DatasetInfo known without reading git."""
+    item: dict[str, Any] = {
         "_id": str(repo.pk),
         "id": repo.full_name,
         "author": repo.owner.name,
-        "sha": commit,
-        "lastModified": hf_date(head.commit_time),
-        "createdAt": hf_date(repo.created_at),
         "private": repo.private,
         "gated": repo.gated or False,
         "disabled": False,
-        "downloads": 0,
-        "downloadsAllTime": 0,
-        "likes": 0,
-        "tags": [],
-        "cardData": {},
-        "siblings": [sibling_json(e, blobs=blobs) for e in files],
-        "usedStorage": sum(e.real_size for e in files),
+        "downloads": stats.downloads.recent,
+        "downloadsAllTime": stats.downloads.all_time,
+        "likes": stats.likes,
+        "trendingScore": stats.trending_score,
+        "lastModified": hf_date(repo.last_modified),
+        "createdAt": hf_date(repo.created_at),
+        "tags": repo_tags(repo),
     }
     if repo.kind == RepoKind.MODEL:
-        data["modelId"] = repo.full_name
+        item["modelId"] = repo.full_name
     else:
-        data["description"] = repo.description
+        item["description"] = repo.description
+    return item
+
+
+def repo_info_json(repo: Repo, *, commit: str, blobs: bool) -> dict[str, Any]:
+    """ModelInfo/DatasetInfo for a revision (only `id` is required by the client)."""
+    data = repo_summary_json(repo, repo_stats(repos=[repo])[repo.pk])
+    files = repo_files(repo, commit=commit)
+    card = card_data(repo, commit=commit)
+    data.update(
+        sha=commit,
+        lastModified=hf_date(git_store().commit(repo.storage_key, commit).commit_time),
+        cardData=card,
+        siblings=[sibling_json(e, blobs=blobs) for e in files],
+        usedStorage=sum(e.real_size for e in files),
+    )
+    for key in ("library_name", "pipeline_tag"):
+        if isinstance(card.get(key), str):
+            data[key] = card[key]
     return data
 
 
@@ -114,14 +141,9 @@ def repo_info_revision(
 
 
 def _paginate(request: HttpRequest, items: list[Any], *, offset: int, size: int) -> JsonResponse:
-    page = items[offset : offset + size]
-    response = JsonResponse(page, safe=False)
+    response = JsonResponse(items[offset : offset + size], safe=False)
     if offset + size < len(items):
-        params = request.GET.copy()
-        params["cursor"] = str(offset + size)
-        # Absolute URL: the client requests it as is (utils/_pagination.py).
-        url = f"{public_base_url()}{request.path}?{urlencode(list(params.lists()), doseq=True)}"
-        response["Link"] = f'<{url}>; rel="next"'
+        response["Link"] = next_link(request, cursor=str(offset + size))
     return response
 
 
@@ -248,10 +270,7 @@ def repo_commits(
         items.append(item)
     response = JsonResponse(items, safe=False)
     if has_more:
-        params = request.GET.copy()
-        params["cursor"] = str(offset + COMMITS_PAGE)
-        url = f"{public_base_url()}{request.path}?{urlencode(list(params.lists()), doseq=True)}"
-        response["Link"] = f'<{url}>; rel="next"'
+        response["Link"] = next_link(request, cursor=str(offset + COMMITS_PAGE))
     return response
 
 

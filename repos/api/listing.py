@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.errors import BadRequestError, HubError
-from repos.api.common import hf_date
-from repos.cards import parse_front_matter
-from repos.git.store import git_store
-from repos.listing import ListingQuery, RepoStats, repo_list, repo_tags
-from repos.models import Repo, RepoKind, public_base_url
+from repos.api.common import next_link
+from repos.api.info import card_data, repo_files, repo_summary_json, resolve_commit, sibling_json
+from repos.listing import ListingQuery, RepoStats, repo_list
+from repos.models import Repo, RepoKind
 
 DEFAULT_PAGE_SIZE = 1000
 # Extra fields that cost a git read per repo: only with full=true, cardData=true or expand.
@@ -26,18 +23,6 @@ _GIT_FIELDS = {"sha", "siblings", "cardData"}
 def page_size() -> int:
     """Items per page: HUB_API_PAGE_SIZE (default and maximum 1000, as on the Hub)."""
     return max(1, min(int(getattr(settings, "API_PAGE_SIZE", DEFAULT_PAGE_SIZE)), 1000))
-
-
-def next_link(request: HttpRequest, **overrides: str | None) -> str:
-    """`<url>; rel="next"`, absolute, carrying the query with `overrides` applied.
-
-    huggingface_hub requests the URL as is, with no base and no extra parameters
-    (utils/_pagination.py `_get_next_page`).
-    """
-    params = [(k, v) for k, v in request.GET.lists() if k not in overrides]
-    params += [(k, [v]) for k, v in overrides.items() if v is not None]
-    query = urlencode([(k, v) for k, values in params for v in values])
-    return f'<{public_base_url()}{request.path}?{query}>; rel="next"'
 
 
 def parse_limit(raw: str | None) -> int | None:
@@ -54,51 +39,23 @@ def _truthy(raw: str | None) -> bool:
 
 def _git_fields(repo: Repo, wanted: set[str]) -> dict[str, Any]:
     """sha, siblings and cardData of the default branch's head."""
-    store = git_store()
     try:
-        sha = store.resolve(repo.storage_key, repo.default_branch)
-        files = [
-            e
-            for e in store.walk_tree(repo.storage_key, store.commit(repo.storage_key, sha).tree)
-            if not e.is_dir and not e.is_submodule
-        ]
+        commit = resolve_commit(repo, None)
     except HubError:  # an emptied default branch: list the repo without these fields
         return {}
-    out: dict[str, Any] = {"sha": sha}
+    out: dict[str, Any] = {"sha": commit}
     if "siblings" in wanted:
-        out["siblings"] = [{"rfilename": e.path} for e in files]
+        out["siblings"] = [sibling_json(e, blobs=False) for e in repo_files(repo, commit=commit)]
     if "cardData" in wanted:
-        readme = next((e for e in files if e.path == "README.md"), None)
-        card: dict[str, Any] = {}
-        if readme is not None:
-            text = store.read_blob(repo.storage_key, readme.sha).decode("utf-8", "replace")
-            card = parse_front_matter(text)[0]
-        out["cardData"] = card
+        out["cardData"] = card_data(repo, commit=commit)
     return out
 
 
 def listing_item(repo: Repo, stats: RepoStats, *, extra: set[str]) -> dict[str, Any]:
     """A ModelInfo/DatasetInfo-shaped object; only `id` is required by the client."""
-    item: dict[str, Any] = {
-        "_id": str(repo.pk),
-        "id": repo.full_name,
-        "author": repo.owner.name,
-        "private": repo.private,
-        "gated": repo.gated or False,
-        "disabled": False,
-        "downloads": stats.downloads.recent,
-        "likes": stats.likes,
-        "trendingScore": stats.trending_score,
-        "lastModified": hf_date(repo.last_modified),
-        "createdAt": hf_date(repo.created_at),
-        "tags": repo_tags(repo),
-    }
-    if repo.kind == RepoKind.MODEL:
-        item["modelId"] = repo.full_name
-    else:
-        item["description"] = repo.description
-    if "downloadsAllTime" in extra:
-        item["downloadsAllTime"] = stats.downloads.all_time
+    item = repo_summary_json(repo, stats)
+    if "downloadsAllTime" not in extra:
+        item.pop("downloadsAllTime")
     if extra & _GIT_FIELDS:
         item.update(_git_fields(repo, extra))
     return item

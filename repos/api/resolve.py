@@ -27,6 +27,7 @@ from common.http import error_response
 from common.streams import iter_file
 from orgs.permissions import can_download
 from repos.api.info import resolve_commit
+from repos.downloads import download_record, root_config_probe
 from repos.files import FileEntry, file_entry
 from repos.git.store import git_store
 from repos.lfs.store import Oid, object_store
@@ -121,7 +122,16 @@ def resolve(request: HttpRequest, kind: str, namespace: str, name: str, tail: st
         entry = file_entry(repo, commit=commit, path=path)
         if entry is None or entry.type != "file":
             raise EntryNotFoundError(f'{path} does not exist on "{revision}"')
-        return _serve(request, repo, commit, entry, head=head)
+        response = _serve(request, repo, commit, entry, head=head)
+        if response.status_code < 300:
+            download_record(
+                repo=repo,
+                path=path,
+                method=request.method or "GET",
+                request_headers=request.headers,
+                has_root_config=root_config_probe(repo, commit),
+            )
+        return response
     except HubError as exc:
         response = error_response(exc, head=head)
         if commit and isinstance(exc, EntryNotFoundError):

@@ -113,6 +113,8 @@ def test_model_info_reports_commit_and_siblings(hub_server: HubServer, filled_re
     assert weights.lfs is not None
     assert weights.lfs.sha256 == hashlib.sha256(filled_repo["weights"]).hexdigest()
     assert names["config.json"].lfs is None
+    assert info.card_data is not None
+    assert info.card_data.to_dict() == {"license": "mit"}
     assert len(names["config.json"].blob_id) == 40
 
 
@@ -185,6 +187,12 @@ def test_hf_hub_download_regular_and_lfs(
     assert branch_file.read_text() == "only on the branch\n"
     with pytest.raises(EntryNotFoundError):
         hf_hub_download(filename="nope.txt", **kw)
+    # Fetching the config counts one download (daily buckets, last 30 days).
+    info = hub_server.api(filled_repo["token"]).model_info(
+        filled_repo["repo_id"], expand=["downloads", "downloadsAllTime"]
+    )
+    assert info.downloads >= 1
+    assert info.downloads_all_time >= info.downloads
 
 
 def test_metadata_headers(hub_server: HubServer, filled_repo: dict) -> None:
