@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.urls import path, re_path
 
 from orgs.api.views import WhoamiApi
+from repos.api import commit as commit_api  # --- write side ---
 from repos.api import info as info_api
+from repos.api import refs_write
 from repos.api.cards import ValidateYamlApi
 from repos.api.likes import RepoLikeApi, RepoLikersApi, UserLikesApi
 from repos.api.listing import DatasetListApi, ModelListApi
@@ -14,8 +16,6 @@ from repos.api.resolve import resolve
 from repos.api.views import RepoCreateApi, RepoDeleteApi
 from repos.git import http as git_http
 from repos.lfs import api as lfs_api
-from repos.api import commit as commit_api  # --- write side ---
-from repos.api import refs_write
 from repos.lfs import multipart as lfs_multipart
 from webhooks.api import views as webhooks_api
 

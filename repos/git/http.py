@@ -6,6 +6,7 @@ where dulwich was 2-3x slower; dulwich remains the library for reading and writi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import subprocess
 import threading
@@ -115,7 +116,9 @@ def info_refs(request: HttpRequest, kind: str, namespace: str, name: str) -> Htt
 
 
 @csrf_exempt
-def service_rpc(request: HttpRequest, kind: str, namespace: str, name: str, service: str) -> HttpResponse:
+def service_rpc(
+    request: HttpRequest, kind: str, namespace: str, name: str, service: str
+) -> HttpResponse:
     """POST .../git-upload-pack or .../git-receive-pack: stream the body through C git."""
     if request.method != "POST":
         return HttpResponse(status=405, headers={"Allow": "POST"})
@@ -138,7 +141,9 @@ def service_rpc(request: HttpRequest, kind: str, namespace: str, name: str, serv
                           content_type=f"application/x-{service}-result")
 
 
-def _receive_pack(request: HttpRequest, repo: Repo, path: Path, body: Iterator[bytes]) -> HttpResponse:
+def _receive_pack(
+    request: HttpRequest, repo: Repo, path: Path, body: Iterator[bytes]
+) -> HttpResponse:
     def handle(call: HookCall) -> Verdict:
         if call.hook == "pre-receive":
             return check_push(repo=repo, git_dir=path, call=call)
@@ -156,7 +161,8 @@ def _receive_pack(request: HttpRequest, repo: Repo, path: Path, body: Iterator[b
         feeder = threading.Thread(target=_feed, args=(proc, body, settings.MAX_PUSH_BYTES),
                                   daemon=True)
         feeder.start()
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
         out_chunks = []
         while True:
             data = proc.stdout.read(_CHUNK)
@@ -172,7 +178,9 @@ def _receive_pack(request: HttpRequest, repo: Repo, path: Path, body: Iterator[b
         logger.warning("receive-pack failed for %s: %s", repo.full_name, stderr[-2000:])
         return HttpResponse(b"git receive-pack could not read the request\n", status=400,
                             content_type="text/plain")
-    response = HttpResponse(b"".join(out_chunks), content_type="application/x-git-receive-pack-result")
+    response = HttpResponse(
+        b"".join(out_chunks), content_type="application/x-git-receive-pack-result"
+    )
     _no_cache(response)
     return response
 
@@ -191,10 +199,8 @@ def _feed(proc: subprocess.Popen[bytes], body: Iterator[bytes], limit: int | Non
     except Exception:  # a client disconnect surfaces as various errors from the server
         logger.info("request body ended early", exc_info=True)
     finally:
-        try:
+        with contextlib.suppress(OSError):
             proc.stdin.close()
-        except OSError:
-            pass
 
 
 def _run_streaming(cmd: list[str], env: dict[str, str], body: Iterator[bytes], *,

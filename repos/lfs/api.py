@@ -247,7 +247,9 @@ def _download(request: HttpRequest, repo: Repo, oid: Oid) -> HttpResponse:
     store = object_store()
     path = store.local_path(oid)
     if path is not None:
-        response: HttpResponse = FileResponse(path.open("rb"), content_type="application/octet-stream")
+        response: HttpResponse = FileResponse(
+            path.open("rb"), content_type="application/octet-stream"
+        )
     else:
         size = store.size(oid)
         if size is None:
@@ -278,7 +280,9 @@ def verify(request: HttpRequest) -> HttpResponse:
         if link is None:
             raise NotFoundError("Object not found: upload it first.")
         if size != link.lfs_object.size:
-            raise ValidationError(f"Size mismatch: stored {link.lfs_object.size}, announced {size}.")
+            raise ValidationError(
+                f"Size mismatch: stored {link.lfs_object.size}, announced {size}."
+            )
     except HubError as exc:
         return _hub_error(exc)
     return JsonResponse({"message": "ok"}, content_type=LFS_JSON)
@@ -297,7 +301,9 @@ def _lock_json(lock: LfsLock) -> dict[str, Any]:
 
 
 @csrf_exempt
-def locks(request: HttpRequest, kind: str, namespace: str, name: str, rest: str = "") -> HttpResponse:
+def locks(
+    request: HttpRequest, kind: str, namespace: str, name: str, rest: str = ""
+) -> HttpResponse:
     """GET/POST locks, POST locks/verify, POST locks/<id>/unlock."""
     try:
         writing = request.method == "POST"
@@ -330,16 +336,21 @@ def locks(request: HttpRequest, kind: str, namespace: str, name: str, rest: str 
                 raise ValidationError("A lock needs a path.")
             existing = LfsLock.objects.filter(repo=repo, path=path).select_related("owner").first()
             if existing is not None:
-                return JsonResponse({"lock": _lock_json(existing), "message": "already created lock"},
-                                    status=409, content_type=LFS_JSON)
+                return JsonResponse(
+                    {"lock": _lock_json(existing), "message": "already created lock"},
+                    status=409,
+                    content_type=LFS_JSON,
+                )
             lock = LfsLock.objects.create(repo=repo, path=path, owner=request.user)
             return JsonResponse({"lock": _lock_json(lock)}, status=201, content_type=LFS_JSON)
         if rest.endswith("/unlock"):
             lock_id = rest[: -len("/unlock")]
-            lock = LfsLock.objects.filter(repo=repo, pk=lock_id if lock_id.isdigit() else -1).select_related("owner").first()
+            pk = int(lock_id) if lock_id.isdigit() else -1
+            lock = LfsLock.objects.filter(repo=repo, pk=pk).select_related("owner").first()
             if lock is None:
                 raise NotFoundError("Lock not found.")
-            if lock.owner_id != request.user.pk and not (body.get("force") and can(request.user, Action.ADMIN, repo)):
+            forced = body.get("force") and can(request.user, Action.ADMIN, repo)
+            if lock.owner_id != request.user.pk and not forced:
                 return _lfs_error(403, "You must own the lock (or force as a repo admin).")
             data = _lock_json(lock)
             lock.delete()
