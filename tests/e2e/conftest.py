@@ -55,10 +55,16 @@ class HubServer:
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run `hubforge ARGS` against this server's data folder and database."""
-        return subprocess.run(
+        proc = subprocess.run(
             [sys.executable, "-m", "hub.cli", *args],
-            env=self.env, capture_output=True, text=True, check=check, cwd=ROOT, timeout=120,
+            env=self.env, capture_output=True, text=True, check=False, cwd=ROOT, timeout=180,
         )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"hubforge {' '.join(args[:2])} exited {proc.returncode}:\n"
+                f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+            )
+        return proc
 
     def unique(self, prefix: str) -> str:
         self._counter += 1
