@@ -152,8 +152,8 @@ def _receive_pack(
     env = _env(request)
     # The whole exchange runs inside the hook server; receive-pack reads all input before
     # it answers, so buffering its (small) report costs nothing and keeps cleanup simple.
-    with hook_server(handle) as socket_path:
-        env["HUB_HOOK_SOCKET"] = socket_path
+    with hook_server(handle) as hook_folder:
+        env["HUB_HOOK_DIR"] = hook_folder
         proc = subprocess.Popen(
             _git_command("git-receive-pack", path, advertise=False),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
