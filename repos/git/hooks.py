@@ -1,9 +1,10 @@
 """Server-side push policy for C git's receive-pack, decided inside the hub process.
 
-receive-pack runs our pre-receive and post-receive hooks. Each hook is a tiny stdlib
-script that forwards its stdin and the quarantine environment over a Unix socket to a
-thread of the request that spawned receive-pack, and prints the verdict. The checks thus
-run with the hub's database and settings, without starting Django per push.
+receive-pack runs our pre-receive hook: a tiny /bin/sh script that forwards its stdin and
+the quarantine environment through a named pipe to a thread of the request that spawned
+receive-pack, and prints the verdict. The checks thus run with the hub's database and
+settings, without starting an interpreter per push. What moved is then read from
+receive-pack's own report (`ok <ref>` lines), with no post-receive hook.
 
 C git already gives us what dulwich's handler lacks (SECURITY.md 1): an atomic compare-and-
 swap under a ref lock, a connectivity check, fsck of received objects
@@ -56,7 +57,10 @@ def hooks_dir(data_dir: Path) -> Path:
     """Write (once) the hook scripts; returns their folder."""
     folder = data_dir / "hooks"
     folder.mkdir(parents=True, exist_ok=True)
-    for name in ("pre-receive", "post-receive"):
+    stale = folder / "post-receive"  # pushes are now recorded from receive-pack's report
+    if stale.exists():
+        stale.unlink()
+    for name in ("pre-receive",):
         path = folder / name
         content = HOOK_SCRIPT.format(name=name)
         if not path.exists() or path.read_text() != content:
@@ -100,8 +104,9 @@ def parse_request(raw: bytes) -> HookCall:
         key, _, value = item.partition("=")
         if value:
             env[key] = value
-    return HookCall(hook=fields[0], updates=parse_updates(stdin.decode("utf-8", "replace")),
-                    env=env)
+    return HookCall(
+        hook=fields[0], updates=parse_updates(stdin.decode("utf-8", "replace")), env=env
+    )
 
 
 @contextlib.contextmanager
@@ -194,14 +199,20 @@ def new_objects(call: HookCall, git_dir: Path) -> Iterator[tuple[str, str, int, 
     env = git_env(call, git_dir)
     rev_list = subprocess.Popen(
         ["git", "rev-list", "--objects", "--stdin", "--not", "--all"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
     )
     assert rev_list.stdin is not None
     rev_list.stdin.write(("\n".join(tips) + "\n").encode())
     rev_list.stdin.close()
     check = subprocess.Popen(
         ["git", "cat-file", "--batch-check=%(objecttype) %(objectname) %(objectsize) %(rest)"],
-        stdin=rev_list.stdout, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+        stdin=rev_list.stdout,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
     )
     assert check.stdout is not None
     try:
@@ -224,7 +235,9 @@ def read_blobs(call: HookCall, git_dir: Path, shas: list[str]) -> Iterator[tuple
     proc = subprocess.run(
         ["git", "cat-file", "--batch"],
         input=("\n".join(shas) + "\n").encode(),
-        capture_output=True, env=env, check=False,
+        capture_output=True,
+        env=env,
+        check=False,
     )
     data = proc.stdout
     pos = 0
@@ -237,3 +250,98 @@ def read_blobs(call: HookCall, git_dir: Path, shas: list[str]) -> Iterator[tuple
         size = int(header[2])
         yield header[0], data[pos : pos + size]
         pos += size + 1
+
+
+def _pack_index_shas(idx: Path) -> list[str]:
+    """Object ids listed in a pack index (version 2: magic, version, fan-out, sorted ids)."""
+    with idx.open("rb") as f:
+        header = f.read(8)
+        if header[:4] != b"\xfftOc" or int.from_bytes(header[4:8], "big") != 2:
+            raise ValueError(f"unsupported pack index {idx.name}")
+        fanout = f.read(256 * 4)
+        count = int.from_bytes(fanout[-4:], "big")
+        raw = f.read(20 * count)
+    return [raw[i : i + 20].hex() for i in range(0, len(raw), 20)]
+
+
+def quarantined_ids(call: HookCall) -> list[str] | None:
+    """Ids of every object this push brought, read off its quarantine directory.
+
+    Much cheaper than walking the pushed history with `rev-list --objects` (which is kept
+    for the slow path, naming the paths of refused files). None when git gave no quarantine.
+    """
+    root = call.env.get("GIT_QUARANTINE_PATH")
+    if not root or not os.path.isdir(root):
+        return None
+    ids: list[str] = []
+    for entry in os.scandir(root):
+        if entry.is_dir() and len(entry.name) == 2:
+            ids.extend(entry.name + name for name in os.listdir(entry.path) if len(name) == 38)
+    pack_dir = Path(root) / "pack"
+    if pack_dir.is_dir():
+        for idx in pack_dir.glob("*.idx"):
+            ids.extend(_pack_index_shas(idx))
+    return ids
+
+
+def object_sizes(call: HookCall, git_dir: Path, ids: list[str]) -> Iterator[tuple[str, str, int]]:
+    """(type, id, size) of objects, via `git cat-file --batch-check`."""
+    if not ids:
+        return
+    proc = subprocess.run(
+        ["git", "cat-file", "--batch-check=%(objecttype) %(objectname) %(objectsize)"],
+        input=("\n".join(ids) + "\n").encode(),
+        capture_output=True,
+        env=git_env(call, git_dir),
+        check=False,
+    )
+    for line in proc.stdout.decode().splitlines():
+        parts = line.split(" ")
+        if len(parts) == 3 and parts[1] != "missing":
+            yield parts[0], parts[1], int(parts[2])
+
+
+def tip_tree_depth(call: HookCall, git_dir: Path) -> int:
+    """Deepest directory nesting in the trees of the pushed tips (`git ls-tree -r -t`)."""
+    env = git_env(call, git_dir)
+    deepest = 0
+    for _old, new, _ref in call.updates:
+        if not new.strip("0"):
+            continue
+        proc = subprocess.run(
+            ["git", "ls-tree", "-r", "-t", "-z", "--name-only", "--end-of-options", new],
+            capture_output=True,
+            env=env,
+            check=False,
+        )
+        for path in proc.stdout.split(b"\0"):
+            deepest = max(deepest, path.count(b"/") + 1 if path else 0)
+    return deepest
+
+
+def _pkt_lines(data: bytes) -> Iterator[bytes]:
+    pos = 0
+    while pos + 4 <= len(data):
+        try:
+            length = int(data[pos : pos + 4], 16)
+        except ValueError:
+            return
+        if length < 4:  # flush (0000) or delimiter packets
+            pos += 4
+            continue
+        yield data[pos + 4 : pos + length]
+        pos += length
+
+
+def reported_ok_refs(report: bytes) -> set[str]:
+    """Refs receive-pack reports as updated (`ok <ref>`), side-band framed or not."""
+    payloads = list(_pkt_lines(report))
+    if payloads and payloads[0][:1] in (b"\x01", b"\x02", b"\x03"):
+        inner = b"".join(p[1:] for p in payloads if p[:1] == b"\x01")
+        payloads = list(_pkt_lines(inner))
+    refs = set()
+    for line in payloads:
+        text = line.decode("utf-8", "replace").rstrip("\n")
+        if text.startswith("ok "):
+            refs.add(text[3:])
+    return refs

@@ -10,8 +10,9 @@ import contextlib
 import logging
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -21,7 +22,7 @@ from common.errors import AuthenticationError, HubError, PayloadTooLargeError
 from common.http import error_response
 from common.streams import iter_gunzip, iter_wsgi_input
 from orgs.permissions import Action
-from repos.git.hooks import HookCall, Verdict, hook_server, hooks_dir
+from repos.git.hooks import HookCall, Verdict, hook_server, hooks_dir, reported_ok_refs
 from repos.git.policy import check_push, record_push
 from repos.git.store import git_store
 from repos.models import Repo
@@ -37,19 +38,28 @@ def _git_command(service: str, path: Path, *, advertise: bool) -> list[str]:
     base = ["git", "-c", "core.logAllRefUpdates=false"]
     if service == "git-receive-pack":
         base += [
-            "-c", f"core.hooksPath={hooks_dir(settings.DATA_DIR)}",
-            "-c", "receive.fsckObjects=true",
-            "-c", "receive.denyDeleteCurrent=true",
-            "-c", f"receive.maxInputSize={settings.MAX_PUSH_BYTES}",
-            "-c", "receive.advertisePushOptions=false",
-            "-c", "receive.shallowUpdate=false",
-            "-c", "transfer.advertiseSID=false",
+            "-c",
+            f"core.hooksPath={hooks_dir(settings.DATA_DIR)}",
+            "-c",
+            "receive.fsckObjects=true",
+            "-c",
+            "receive.denyDeleteCurrent=true",
+            "-c",
+            f"receive.maxInputSize={settings.MAX_PUSH_BYTES}",
+            "-c",
+            "receive.advertisePushOptions=false",
+            "-c",
+            "receive.shallowUpdate=false",
+            "-c",
+            "transfer.advertiseSID=false",
             "receive-pack",
         ]
     else:
         base += [
-            "-c", "uploadpack.allowFilter=true",
-            "-c", "uploadpack.allowAnySHA1InWant=false",
+            "-c",
+            "uploadpack.allowFilter=true",
+            "-c",
+            "uploadpack.allowAnySHA1InWant=false",
             "upload-pack",
         ]
     base.append("--stateless-rpc")
@@ -65,8 +75,9 @@ def _env(request: HttpRequest) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     protocol = request.META.get("HTTP_GIT_PROTOCOL", "")
     # Only pass through what git itself sends (`version=2`), never arbitrary text.
-    if protocol and all(part.replace("=", "").replace(".", "").isalnum()
-                        for part in protocol.split(":")):
+    if protocol and all(
+        part.replace("=", "").replace(".", "").isalnum() for part in protocol.split(":")
+    ):
         env["GIT_PROTOCOL"] = protocol
     return env
 
@@ -76,8 +87,9 @@ def _authorize(request: HttpRequest, *, kind: str, namespace: str, name: str, se
         if not request.user.is_authenticated:
             # Ask for credentials even on public repos: git retries with them.
             raise AuthenticationError("Authentication required to push.")
-        return repo_get(user=request.user, kind=kind, namespace=namespace, name=name,
-                        action=Action.WRITE)
+        return repo_get(
+            user=request.user, kind=kind, namespace=namespace, name=name, action=Action.WRITE
+        )
     return repo_get(user=request.user, kind=kind, namespace=namespace, name=name)
 
 
@@ -92,7 +104,8 @@ def info_refs(request: HttpRequest, kind: str, namespace: str, name: str) -> Htt
     if service not in SERVICES:
         return HttpResponse(
             "Hubforge serves git over the smart HTTP protocol only.\n",
-            status=403, content_type="text/plain",
+            status=403,
+            content_type="text/plain",
         )
     try:
         repo = _authorize(request, kind=kind, namespace=namespace, name=name, service=service)
@@ -102,7 +115,10 @@ def info_refs(request: HttpRequest, kind: str, namespace: str, name: str) -> Htt
     env = _env(request)
     proc = subprocess.run(
         _git_command(service, path, advertise=True),
-        capture_output=True, env=env, check=False, timeout=120,
+        capture_output=True,
+        env=env,
+        check=False,
+        timeout=120,
     )
     if proc.returncode != 0:
         logger.error("git %s --advertise-refs failed: %s", service, proc.stderr[-2000:])
@@ -125,8 +141,9 @@ def service_rpc(
     expected = f"application/x-{service}-request"
     if request.META.get("CONTENT_TYPE", "").split(";")[0].strip() != expected:
         # Exact content type only: a form or text/plain POST is never run (CSRF defence).
-        return HttpResponse(f"expected Content-Type {expected}\n", status=415,
-                            content_type="text/plain")
+        return HttpResponse(
+            f"expected Content-Type {expected}\n", status=415, content_type="text/plain"
+        )
     try:
         repo = _authorize(request, kind=kind, namespace=namespace, name=name, service=service)
     except HubError as exc:
@@ -137,17 +154,24 @@ def service_rpc(
         body = iter_gunzip(body)
     if service == "git-receive-pack":
         return _receive_pack(request, repo, path, body)
-    return _run_streaming(_git_command(service, path, advertise=False), _env(request), body,
-                          content_type=f"application/x-{service}-result")
+    return _run_streaming(
+        _git_command(service, path, advertise=False),
+        _env(request),
+        body,
+        content_type=f"application/x-{service}-result",
+    )
 
 
 def _receive_pack(
     request: HttpRequest, repo: Repo, path: Path, body: Iterator[bytes]
 ) -> HttpResponse:
+    checked: list[HookCall] = []
+
     def handle(call: HookCall) -> Verdict:
-        if call.hook == "pre-receive":
-            return check_push(repo=repo, git_dir=path, call=call)
-        return record_push(repo=repo, call=call)
+        verdict = check_push(repo=repo, git_dir=path, call=call)
+        if verdict.ok:
+            checked.append(call)
+        return verdict
 
     env = _env(request)
     # The whole exchange runs inside the hook server; receive-pack reads all input before
@@ -156,10 +180,14 @@ def _receive_pack(
         env["HUB_HOOK_DIR"] = hook_folder
         proc = subprocess.Popen(
             _git_command("git-receive-pack", path, advertise=False),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
         )
-        feeder = threading.Thread(target=_feed, args=(proc, body, settings.MAX_PUSH_BYTES),
-                                  daemon=True)
+        feeder = threading.Thread(
+            target=_feed, args=(proc, body, settings.MAX_PUSH_BYTES), daemon=True
+        )
         feeder.start()
         assert proc.stdout is not None
         assert proc.stderr is not None
@@ -176,13 +204,38 @@ def _receive_pack(
         # No report at all: receive-pack could not parse the request (a malformed or cut-off
         # body; a broken pack still gets a report). That is the client's error, not ours.
         logger.warning("receive-pack failed for %s: %s", repo.full_name, stderr[-2000:])
-        return HttpResponse(b"git receive-pack could not read the request\n", status=400,
-                            content_type="text/plain")
-    response = HttpResponse(
-        b"".join(out_chunks), content_type="application/x-git-receive-pack-result"
+        return HttpResponse(
+            b"git receive-pack could not read the request\n", status=400, content_type="text/plain"
+        )
+    report = b"".join(out_chunks)
+    response = _AfterResponse(
+        report,
+        content_type="application/x-git-receive-pack-result",
+        # Recorded from receive-pack's own report (only refs it says `ok` for), once the
+        # client has its answer: no post-receive hook, and no database write on the
+        # push's critical path.
+        after=lambda: [
+            record_push(repo=repo, call=call, ok_refs=reported_ok_refs(report)) for call in checked
+        ],
     )
     _no_cache(response)
     return response
+
+
+class _AfterResponse(HttpResponse):
+    """Runs `after` once the server has sent the response (WSGI close), before cleanup."""
+
+    def __init__(self, *args: Any, after: Callable[[], object], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._after = after
+
+    def close(self) -> None:
+        try:
+            self._after()
+        except Exception:  # the push stands; a lost event is logged, never a broken reply
+            logger.exception("recording a push failed")
+        finally:
+            super().close()
 
 
 def _feed(proc: subprocess.Popen[bytes], body: Iterator[bytes], limit: int | None) -> None:
@@ -203,10 +256,12 @@ def _feed(proc: subprocess.Popen[bytes], body: Iterator[bytes], limit: int | Non
             proc.stdin.close()
 
 
-def _run_streaming(cmd: list[str], env: dict[str, str], body: Iterator[bytes], *,
-                   content_type: str) -> HttpResponse:
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, env=env)
+def _run_streaming(
+    cmd: list[str], env: dict[str, str], body: Iterator[bytes], *, content_type: str
+) -> HttpResponse:
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+    )
     feeder = threading.Thread(target=_feed, args=(proc, body, None), daemon=True)
     feeder.start()
 

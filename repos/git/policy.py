@@ -7,7 +7,15 @@ from pathlib import Path
 from django.conf import settings
 
 from repos import events
-from repos.git.hooks import HookCall, Verdict, new_objects, read_blobs
+from repos.git.hooks import (
+    HookCall,
+    Verdict,
+    new_objects,
+    object_sizes,
+    quarantined_ids,
+    read_blobs,
+    tip_tree_depth,
+)
 from repos.git.store import ZERO_SHA
 from repos.lfs.pointer import MAX_POINTER_SIZE, parse_pointer
 from repos.models import Repo
@@ -37,22 +45,34 @@ def check_push(*, repo: Repo, git_dir: Path, call: HookCall) -> Verdict:
 
     max_blob = settings.MAX_GIT_BLOB_BYTES
     candidates: dict[str, str] = {}  # blob sha -> path, small enough to be an LFS pointer
-    too_deep = False
-    for obj_type, sha, size, path in new_objects(call, git_dir):
-        if not too_deep and path.count("/") >= MAX_TREE_DEPTH:
-            too_deep = True  # one message is enough; git >= 2.43 refuses these itself
+    ids = quarantined_ids(call)
+    if ids is None:  # no quarantine (old git, or nothing received): walk the new history
+        objects = [(t, sha, size) for t, sha, size, _path in new_objects(call, git_dir)]
+    else:
+        objects = list(object_sizes(call, git_dir, ids))
+    # The pushed tips' trees, not every intermediate one: walking all new history costs
+    # more than the rest of the push (bench/RESULTS.md); the walkers stay safe either way.
+    if any(obj_type == "tree" for obj_type, _sha, _size in objects) and (
+        tip_tree_depth(call, git_dir) > MAX_TREE_DEPTH
+    ):
+        errors.append(f"directories nested more than {MAX_TREE_DEPTH} levels deep")
+    oversized = {sha for obj_type, sha, size in objects if obj_type == "blob" and size > max_blob}
+    for obj_type, sha, size in objects:
+        if obj_type == "blob" and _MIN_POINTER_SIZE <= size <= MAX_POINTER_SIZE:
+            candidates[sha] = sha
+    if oversized:
+        # The slow path, on refusal only: name the files with their paths.
+        named = {
+            sha: (path, size)
+            for _t, sha, size, path in new_objects(call, git_dir)
+            if sha in oversized
+        }
+        for sha in sorted(oversized, key=lambda s: named.get(s, (s, 0))[0]):
+            path, size = named.get(sha, (sha, 0))
             errors.append(
-                f"{path[:200]}...: directories nested more than {MAX_TREE_DEPTH} levels deep"
-            )
-        if obj_type != "blob":
-            continue
-        if size > max_blob:
-            errors.append(
-                f"{path or sha}: file of {_mib(size)} is over the {_mib(max_blob)} limit for "
+                f"{path}: file of {_mib(size)} is over the {_mib(max_blob)} limit for "
                 "files stored in git; track it with Git LFS (git lfs track) and push again"
             )
-        elif _MIN_POINTER_SIZE <= size <= MAX_POINTER_SIZE:
-            candidates[sha] = path
     if errors:
         return Verdict(ok=False, message=_report(errors))
 
@@ -63,6 +83,11 @@ def check_push(*, repo: Repo, git_dir: Path, call: HookCall) -> Verdict:
             pointers[pointer.oid] = candidates.get(sha, sha)
     if pointers:
         present = lfs_linked_oids(repo=repo, oids=list(pointers))
+        if set(pointers) - present:  # name the files, on refusal only
+            paths = {
+                sha: path for _t, sha, _s, path in new_objects(call, git_dir) if sha in candidates
+            }
+            pointers = {oid: paths.get(blob, blob) for oid, blob in pointers.items()}
         for oid, path in sorted(pointers.items(), key=lambda kv: kv[1]):
             if oid not in present:
                 errors.append(
@@ -74,11 +99,14 @@ def check_push(*, repo: Repo, git_dir: Path, call: HookCall) -> Verdict:
     return Verdict(ok=True)
 
 
-def record_push(*, repo: Repo, call: HookCall) -> Verdict:
-    """post-receive: the refs really moved; publish one RepoUpdated."""
-    updates = [events.RefUpdate(ref=ref, old=old, new=new) for old, new, ref in call.updates]
+def record_push(*, repo: Repo, call: HookCall, ok_refs: set[str]) -> None:
+    """After receive-pack: publish one RepoUpdated for the refs it reported as updated."""
+    updates = [
+        events.RefUpdate(ref=ref, old=old, new=new)
+        for old, new, ref in call.updates
+        if ref in ok_refs
+    ]
     repo_record_push(repo=repo, updates=updates, source="git")
-    return Verdict(ok=True)
 
 
 def _report(errors: list[str]) -> str:
