@@ -28,9 +28,10 @@ class RepoCreateApi(APIView):
     """huggingface_hub HfApi.create_repo -> POST /api/repos/create."""
 
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=200)
-        organization = serializers.CharField(required=False, allow_null=True, allow_blank=True,
-                                             default=None)
+        name = serializers.CharField(max_length=200, trim_whitespace=False)
+        organization = serializers.CharField(
+            required=False, allow_null=True, allow_blank=True, default=None
+        )
         type = serializers.CharField(required=False, allow_null=True, default=RepoKind.MODEL)
         private = serializers.BooleanField(required=False, allow_null=True, default=None)
         visibility = serializers.CharField(required=False, allow_null=True, default=None)
@@ -47,13 +48,19 @@ class RepoCreateApi(APIView):
         if "/" in name:  # some clients send "ns/name" as the name
             namespace, _, name = name.partition("/")
         try:
-            repo = repo_create(actor=request.user, namespace=namespace, name=name, kind=kind,
-                               private=_private_from(d))
+            repo = repo_create(
+                actor=request.user,
+                namespace=namespace,
+                name=name,
+                kind=kind,
+                private=_private_from(d),
+            )
         except ConflictError as exc:
             # create_repo(exist_ok=True) swallows the 409 and then reads `url` from its body
             # (hf_api.py create_repo: `RepoUrl(r.json()["url"])`).
-            existing = repo_lookup(kind=kind, namespace=namespace or request.user.username,
-                                   name=name)
+            existing = repo_lookup(
+                kind=kind, namespace=namespace or request.user.username, name=name
+            )
             if existing is None:
                 raise
             raise ConflictError(exc.message, extra={"url": existing.html_url}) from None
@@ -64,9 +71,10 @@ class RepoDeleteApi(APIView):
     """huggingface_hub HfApi.delete_repo -> DELETE /api/repos/delete (JSON body)."""
 
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=200)
-        organization = serializers.CharField(required=False, allow_null=True, allow_blank=True,
-                                             default=None)
+        name = serializers.CharField(max_length=200, trim_whitespace=False)
+        organization = serializers.CharField(
+            required=False, allow_null=True, allow_blank=True, default=None
+        )
         type = serializers.CharField(required=False, allow_null=True, default=RepoKind.MODEL)
 
     def delete(self, request: Request) -> Response:
@@ -84,7 +92,8 @@ class RepoDeleteApi(APIView):
         kind = d["type"] or RepoKind.MODEL
         if kind not in RepoKind.values:
             raise RepoNotFoundError(anonymous=not request.user.is_authenticated)
-        repo = repo_get(user=request.user, kind=kind, namespace=namespace, name=name,
-                        action=Action.READ)
+        repo = repo_get(
+            user=request.user, kind=kind, namespace=namespace, name=name, action=Action.READ
+        )
         repo_delete(actor=request.user, repo=repo)
         return Response({})

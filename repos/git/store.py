@@ -141,11 +141,7 @@ class GitStore:
         """Every ref (tags peeled to what they point at are not included) name -> sha."""
         repo = self.open(storage_key)
         try:
-            return {
-                k.decode(): v.decode()
-                for k, v in repo.refs.as_dict().items()
-                if k != b"HEAD"
-            }
+            return {k.decode(): v.decode() for k, v in repo.refs.as_dict().items() if k != b"HEAD"}
         finally:
             repo.close()
 
@@ -194,8 +190,9 @@ class GitStore:
         if not revision or "\x00" in revision:
             return None
         candidates = (
-            [revision] if revision.startswith("refs/") else
-            [f"refs/heads/{revision}", f"refs/tags/{revision}"]
+            [revision]
+            if revision.startswith("refs/")
+            else [f"refs/heads/{revision}", f"refs/tags/{revision}"]
         )
         for ref in candidates:
             try:
@@ -206,9 +203,7 @@ class GitStore:
         if _SHA_RE.match(revision):
             return self._peel_to_commit(repo, revision.encode())
         if _SHORT_SHA_RE.match(revision):
-            matches = [
-                sha for sha in _iter_commit_shas_with_prefix(repo, revision)
-            ]
+            matches = [sha for sha in _iter_commit_shas_with_prefix(repo, revision)]
             if len(matches) == 1:
                 return matches[0]
         return None
