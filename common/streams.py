@@ -60,3 +60,51 @@ def iter_wsgi_input(environ: dict, *, chunk: int = 64 * 1024) -> Iterator[bytes]
         if not data:
             break
         yield data
+
+
+def prefetch(chunks: Iterator[bytes], *, depth: int = 4) -> Iterator[bytes]:
+    """Read `chunks` in a background thread, up to `depth` ahead of the consumer.
+
+    Receiving a body and hashing/writing it then overlap on two cores: socket reads, sha256
+    over large buffers and file writes all release the GIL. The producer stops when the
+    consumer does (a bounded queue and an abandon flag), and its errors are re-raised here.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+    abandoned = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                while not abandoned.is_set():
+                    try:
+                        q.put(("data", chunk), timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if abandoned.is_set():
+                    return
+            q.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised in its thread
+            q.put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="body-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "data":
+                yield value  # type: ignore[misc]
+            elif kind == "error":
+                raise value  # type: ignore[misc]
+            else:
+                return
+    finally:
+        abandoned.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)

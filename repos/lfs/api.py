@@ -25,7 +25,7 @@ from common.errors import (
     PayloadTooLargeError,
     ValidationError,
 )
-from common.streams import iter_file, iter_wsgi_input
+from common.streams import iter_file, iter_wsgi_input, prefetch
 from orgs.permissions import Action, can
 from repos.lfs import multipart
 from repos.lfs.store import Oid, object_store
@@ -232,7 +232,7 @@ def _upload(request: HttpRequest, repo: Repo, oid: Oid, size: int) -> HttpRespon
     if declared and int(declared) != size:
         raise ValidationError(f"Content-Length {declared} differs from the object size {size}.")
     store = object_store()
-    body = iter_wsgi_input(request.environ, chunk=1024 * 1024)
+    body = prefetch(iter_wsgi_input(request.environ, chunk=1024 * 1024))
     if store.size(oid) == size:
         store.verify(oid, size, body)  # the bytes are here already: check, do not rewrite
     else:
