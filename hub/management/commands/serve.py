@@ -80,6 +80,11 @@ class Command(BaseCommand):
                     "600",
                     "--graceful-timeout",
                     "30",
+                    # Longer than clients keep idle connections (httpx: 5 s), so a client
+                    # never reuses a connection the server is closing ("Server disconnected
+                    # without sending a response" on a POST, which clients do not retry).
+                    "--keep-alive",
+                    "75",
                     "--access-logfile",
                     "-",
                     "--access-logformat",
