@@ -11,7 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from common.errors import EntryNotFoundError
-from repos.git.store import git_store
+from repos.git.store import git_store, parse_cat_file_batch
 from repos.lfs.pointer import MAX_POINTER_SIZE, Pointer, parse_pointer
 from repos.models import Repo
 
@@ -146,18 +146,7 @@ def read_small_blobs(repo: Repo, oids: list[str]) -> dict[str, bytes]:
     """Contents of blobs, read in one `git cat-file --batch` call."""
     unique = list(dict.fromkeys(oids))
     raw = _git(repo, "cat-file", "--batch", input=("\n".join(unique) + "\n").encode())
-    out: dict[str, bytes] = {}
-    pos = 0
-    while pos < len(raw):
-        nl = raw.index(b"\n", pos)
-        header = raw[pos:nl].decode().split(" ")
-        pos = nl + 1
-        if len(header) < 3:
-            continue
-        size = int(header[2])
-        out[header[0]] = raw[pos : pos + size]
-        pos += size + 1
-    return out
+    return dict(parse_cat_file_batch(raw))
 
 
 def file_entry(repo: Repo, *, commit: str, path: str) -> FileEntry | None:

@@ -28,6 +28,8 @@ from pathlib import Path
 
 from django.db import close_old_connections, connection
 
+from repos.git.store import parse_cat_file_batch
+
 # A /bin/sh hook costs a few milliseconds where a Python one cost ~25 ms of interpreter
 # start-up per hook (bench/RESULTS.md, push of 200 commits). It hands its input to the hub
 # through a named pipe and waits for the verdict on a second one.
@@ -239,17 +241,7 @@ def read_blobs(call: HookCall, git_dir: Path, shas: list[str]) -> Iterator[tuple
         env=env,
         check=False,
     )
-    data = proc.stdout
-    pos = 0
-    while pos < len(data):
-        nl = data.index(b"\n", pos)
-        header = data[pos:nl].decode().split(" ")
-        pos = nl + 1
-        if len(header) < 3:
-            continue
-        size = int(header[2])
-        yield header[0], data[pos : pos + size]
-        pos += size + 1
+    yield from parse_cat_file_batch(proc.stdout)
 
 
 def _pack_index_shas(idx: Path) -> list[str]:

@@ -406,3 +406,17 @@ def _store_for(root: str) -> GitStore:
 
 def git_store() -> GitStore:
     return _store_for(str(settings.GIT_ROOT))
+
+
+def parse_cat_file_batch(raw: bytes) -> Iterator[tuple[str, bytes]]:
+    """(object id, content) pairs from `git cat-file --batch` output (missing ids skipped)."""
+    pos = 0
+    while pos < len(raw):
+        nl = raw.index(b"\n", pos)
+        header = raw[pos:nl].decode().split(" ")
+        pos = nl + 1
+        if len(header) < 3:  # "<id> missing"
+            continue
+        size = int(header[2])
+        yield header[0], raw[pos : pos + size]
+        pos += size + 1

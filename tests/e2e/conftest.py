@@ -57,7 +57,12 @@ class HubServer:
         """Run `hubforge ARGS` against this server's data folder and database."""
         proc = subprocess.run(
             [sys.executable, "-m", "hub.cli", *args],
-            env=self.env, capture_output=True, text=True, check=False, cwd=ROOT, timeout=180,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=ROOT,
+            timeout=180,
         )
         if check and proc.returncode != 0:
             raise AssertionError(
@@ -70,8 +75,9 @@ class HubServer:
         self._counter += 1
         return f"{prefix}{self._counter}x{uuid.uuid4().hex[:6]}"
 
-    def create_user(self, name: str | None = None, *, role: str = "write",
-                    password: str = "correct-horse-1") -> tuple[str, str]:  # noqa: S107
+    def create_user(
+        self, name: str | None = None, *, role: str = "write", password: str = "correct-horse-1"
+    ) -> tuple[str, str]:
         """A new user with a token of `role`; returns (username, token)."""
         name = name or self.unique("user")
         out = self.cli("adduser", name, "--password", password, "--token", role)
@@ -80,13 +86,17 @@ class HubServer:
     def token(self, user: str, role: str = "write") -> str:
         return self.cli("token", "create", user, "--role", role).stdout.strip().splitlines()[-1]
 
-    def create_repo(self, token: str, name: str | None = None, *, kind: str = "model",
-                    private: bool = False) -> str:
+    def create_repo(
+        self, token: str, name: str | None = None, *, kind: str = "model", private: bool = False
+    ) -> str:
         """Create a repo through the API; returns its `ns/name`."""
         name = name or self.unique("repo")
-        r = requests.post(f"{self.url}/api/repos/create", json={"name": name, "type": kind,
-                          "private": private}, headers={"Authorization": f"Bearer {token}"},
-                          timeout=30)
+        r = requests.post(
+            f"{self.url}/api/repos/create",
+            json={"name": name, "type": kind, "private": private},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
         r.raise_for_status()
         return str(r.json()["name"])
 
@@ -127,8 +137,11 @@ def _server_env(data_dir: Path, port: int) -> tuple[dict[str, str], str | None]:
     redis = os.environ.get("HUB_TEST_REDIS_URL")
     if redis:
         # One Redis database per xdist worker, so servers never take each other's tasks.
-        env["HUB_REDIS_URL"] = redis.rstrip("/").rsplit("/", 1)[0] + f"/{1 + _xdist_index()}" \
-            if redis.rstrip("/").count("/") > 2 else redis.rstrip("/") + f"/{1 + _xdist_index()}"
+        env["HUB_REDIS_URL"] = (
+            redis.rstrip("/").rsplit("/", 1)[0] + f"/{1 + _xdist_index()}"
+            if redis.rstrip("/").count("/") > 2
+            else redis.rstrip("/") + f"/{1 + _xdist_index()}"
+        )
     return env, db_name
 
 
@@ -142,10 +155,12 @@ def start_server(extra_env: dict[str, str] | None = None) -> tuple[HubServer, st
     args = [sys.executable, "-m", "hub.cli", "serve", "--port", str(port), "--workers", "2"]
     if env.get("HUB_REDIS_URL"):
         args.append("--with-worker")
-    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                            start_new_session=True)
-    server = HubServer(url=f"http://127.0.0.1:{port}", data_dir=data_dir, env=env,
-                       process=proc, log_path=log_path)
+    proc = subprocess.Popen(
+        args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
+    )
+    server = HubServer(
+        url=f"http://127.0.0.1:{port}", data_dir=data_dir, env=env, process=proc, log_path=log_path
+    )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -190,23 +205,29 @@ def hub_server() -> Iterator[HubServer]:
         stop_server(server, db_name)
 
 
-@pytest.fixture
-def git_env(tmp_path: Path) -> dict[str, str]:
-    """Environment for the git/git-lfs binaries: isolated HOME, no prompts, no system config."""
-    from tests.conftest import require_tool
-
-    require_tool("git")
-    home = tmp_path / "home"
-    home.mkdir()
+def git_environment(
+    home: Path, *, name: str = "Test User", email: str = "test@example.com"
+) -> dict[str, str]:
+    """Environment for the git/git-lfs binaries: HOME at `home`, no prompts, no system config."""
+    home.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(
         HOME=str(home),
         GIT_TERMINAL_PROMPT="0",
         GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_NAME="Test User",
-        GIT_AUTHOR_EMAIL="test@example.com",
-        GIT_COMMITTER_NAME="Test User",
-        GIT_COMMITTER_EMAIL="test@example.com",
+        GIT_AUTHOR_NAME=name,
+        GIT_AUTHOR_EMAIL=email,
+        GIT_COMMITTER_NAME=name,
+        GIT_COMMITTER_EMAIL=email,
     )
     (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[credential]\n\thelper =\n")
     return env
+
+
+@pytest.fixture
+def git_env(tmp_path: Path) -> dict[str, str]:
+    """An isolated git environment per test."""
+    from tests.conftest import require_tool
+
+    require_tool("git")
+    return git_environment(tmp_path / "home")

@@ -27,7 +27,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from tests.e2e.conftest import HubServer
+from tests.e2e.conftest import HubServer, git_environment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.git, pytest.mark.lfs]
 
@@ -46,18 +46,7 @@ def filled_repo(hub_server: HubServer, tmp_path_factory: pytest.TempPathFactory)
     require_tool("git-lfs")
     user, token = hub_server.create_user()
     repo_id = hub_server.create_repo(token)
-    home = tmp_path_factory.mktemp("home")
-    (home / ".gitconfig").write_text("[credential]\n\thelper =\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(
-        HOME=str(home),
-        GIT_TERMINAL_PROMPT="0",
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_NAME="Ann",
-        GIT_AUTHOR_EMAIL="ann@example.com",
-        GIT_COMMITTER_NAME="Ann",
-        GIT_COMMITTER_EMAIL="ann@example.com",
-    )
+    env = git_environment(tmp_path_factory.mktemp("home"), name="Ann", email="ann@example.com")
     work = tmp_path_factory.mktemp("work") / "r"
     url = hub_server.url.replace("http://", f"http://x:{token}@") + f"/{repo_id}"
     _git(work.parent, env, "clone", url, str(work))
