@@ -286,3 +286,35 @@ def decode_text(data: bytes) -> str | None:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+# --- header: likes, downloads, what the viewer may do -----------------------------------------
+
+
+@dataclass(frozen=True)
+class RepoHeader:
+    likes: int
+    liked: bool
+    downloads: int  # last 30 days
+    can_admin: bool
+
+
+def repo_header_get(*, repo: Repo, viewer: User | AnonymousUser) -> RepoHeader:
+    """Counts shown on every repo page: two queries."""
+    from django.db.models import Count, Q
+
+    from orgs.permissions import Action, can
+    from repos.downloads import download_counts
+    from repos.models import Like
+
+    viewer_id = viewer.pk if viewer.is_authenticated else None
+    likes = Like.objects.filter(repo=repo).aggregate(
+        n=Count("pk"), mine=Count("pk", filter=Q(user_id=viewer_id))
+    )
+    downloads = download_counts(repo_ids=[repo.pk])[repo.pk]
+    return RepoHeader(
+        likes=likes["n"] or 0,
+        liked=bool(likes["mine"]),
+        downloads=downloads.recent,
+        can_admin=can(viewer, Action.ADMIN, repo),
+    )

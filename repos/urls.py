@@ -28,6 +28,8 @@ def _repo_pages(prefix: str, kind: str) -> list[URLPattern]:
         ),
         re_path(rf"{repo}/commit/(?P<sha>[^/]+)$", views.repo_commit, k, name=f"{kind}-commit"),
         re_path(rf"{repo}/refs$", views.repo_refs, k, name=f"{kind}-refs"),
+        re_path(rf"{repo}/like$", views.repo_like, k, name=f"{kind}-like"),
+        re_path(rf"{repo}/settings$", views.repo_settings, k, name=f"{kind}-settings"),
     ]
 
 

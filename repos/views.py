@@ -13,10 +13,11 @@ from typing import Any
 from urllib.parse import quote
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common.errors import (
     BadRequestError,
@@ -29,7 +30,14 @@ from repos import pages
 from repos.models import Repo, RepoKind
 from repos.revisions import raw_tail, split_revision
 from repos.selectors import repo_get
-from repos.services import repo_create
+from repos.services import (
+    like_add,
+    like_remove,
+    repo_create,
+    repo_delete,
+    repo_move,
+    repo_update_settings,
+)
 
 KIND_LABEL = {RepoKind.MODEL: "Model", RepoKind.DATASET: "Dataset"}
 
@@ -62,10 +70,13 @@ def _rev_and_path(
     return split_revision(repo, decoded_tail=tail, raw=raw)
 
 
-def _repo_context(repo: Repo, *, tab: str, revision: str | None = None, **extra: Any) -> dict:
+def _repo_context(
+    request: HttpRequest, repo: Repo, *, tab: str, revision: str | None = None, **extra: Any
+) -> dict:
     revision = revision or repo.default_branch
     return {
         "repo": repo,
+        "header": pages.repo_header_get(repo=repo, viewer=request.user),
         "kind_label": KIND_LABEL[RepoKind(repo.kind)],
         "tab": tab,
         "revision": revision,
@@ -154,7 +165,7 @@ def repo_new(request: HttpRequest, kind: str) -> HttpResponse:
 def repo_card(request: HttpRequest, kind: str, namespace: str, name: str) -> HttpResponse:
     repo = _repo(request, kind, namespace, name)
     card = pages.repo_card_get(repo=repo)
-    return render(request, "repos/card.html", _repo_context(repo, tab="card", page=card))
+    return render(request, "repos/card.html", _repo_context(request, repo, tab="card", page=card))
 
 
 @require_GET
@@ -192,7 +203,7 @@ def _files_page(
         rev_q = pages.quote_rev(revision)
         return redirect(f"/{repo.url_path}/{other}/{rev_q}/{quote(path, safe='/')}")
     context = _repo_context(
-        repo, tab="files", revision=revision, page=page, crumbs=_breadcrumbs(page.path)
+        request, repo, tab="files", revision=revision, page=page, crumbs=_breadcrumbs(page.path)
     )
     return render(request, f"repos/{marker}.html", context)
 
@@ -233,7 +244,7 @@ def repo_commits(
     except ValueError:
         number = 0
     page = pages.repo_commit_list(repo=repo, revision=revision, page=number)
-    context = _repo_context(repo, tab="commits", revision=revision, page=page)
+    context = _repo_context(request, repo, tab="commits", revision=revision, page=page)
     return render(request, "repos/commits.html", context)
 
 
@@ -244,7 +255,9 @@ def repo_commit(
 ) -> HttpResponse:
     repo = _repo(request, kind, namespace, name)
     page = pages.repo_commit_get(repo=repo, sha=sha)
-    return render(request, "repos/commit.html", _repo_context(repo, tab="commits", page=page))
+    return render(
+        request, "repos/commit.html", _repo_context(request, repo, tab="commits", page=page)
+    )
 
 
 @require_GET
@@ -252,7 +265,7 @@ def repo_commit(
 def repo_refs(request: HttpRequest, kind: str, namespace: str, name: str) -> HttpResponse:
     repo = _repo(request, kind, namespace, name)
     page = pages.repo_ref_list(repo=repo)
-    return render(request, "repos/refs.html", _repo_context(repo, tab="refs", page=page))
+    return render(request, "repos/refs.html", _repo_context(request, repo, tab="refs", page=page))
 
 
 def _breadcrumbs(path: str) -> list[tuple[str, str]]:
@@ -264,3 +277,110 @@ def _breadcrumbs(path: str) -> list[tuple[str, str]]:
 def _attachment(filename: str) -> str:
     ascii_name = filename.encode("ascii", "ignore").decode().replace('"', "") or "download"
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+# --- likes and settings -----------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+@_not_found_as_404
+def repo_like(request: HttpRequest, kind: str, namespace: str, name: str) -> HttpResponse:
+    """The like button: POST `action=like|unlike`, back to the repo page."""
+    repo = _repo(request, kind, namespace, name)
+    if request.POST.get("action") == "unlike":
+        like_remove(actor=request.user, repo=repo)
+    else:
+        like_add(actor=request.user, repo=repo)
+    return redirect(f"/{repo.url_path}")
+
+
+class RepoVisibilityForm(forms.Form):
+    visibility = forms.ChoiceField(
+        choices=[("public", "Public"), ("private", "Private")], widget=forms.RadioSelect
+    )
+    gated = forms.ChoiceField(
+        label="Gated access",
+        choices=[
+            ("off", "Off: anyone who can see the repo downloads its files"),
+            ("auto", "Automatic approval: users request access and get it at once"),
+            ("manual", "Manual approval: you review each request"),
+        ],
+        widget=forms.RadioSelect,
+    )
+
+
+class RepoRenameForm(forms.Form):
+    new_id = forms.CharField(label="New name (namespace/name)", max_length=140)
+
+
+class RepoDeleteForm(forms.Form):
+    confirm = forms.CharField(label="Type the repo's full name to confirm", max_length=140)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_not_found_as_404
+def repo_settings(request: HttpRequest, kind: str, namespace: str, name: str) -> HttpResponse:
+    """Visibility, gating, rename/transfer and delete, for the repo's admins."""
+    repo = _repo(request, kind, namespace, name)
+    header = pages.repo_header_get(repo=repo, viewer=request.user)
+    if not header.can_admin:
+        raise Http404("Not found")  # readers see no settings page, as on the public hub
+    visibility = RepoVisibilityForm(
+        initial={
+            "visibility": "private" if repo.private else "public",
+            "gated": repo.gated or "off",
+        }
+    )
+    rename = RepoRenameForm(initial={"new_id": repo.full_name})
+    delete = RepoDeleteForm()
+    action = request.POST.get("form")
+    try:
+        if action == "visibility":
+            visibility = RepoVisibilityForm(request.POST)
+            if visibility.is_valid():
+                d = visibility.cleaned_data
+                repo_update_settings(
+                    actor=request.user,
+                    repo=repo,
+                    private=d["visibility"] == "private",
+                    gated=False if d["gated"] == "off" else d["gated"],
+                )
+                messages.success(request, "Settings saved.")
+                return redirect(f"/{repo.url_path}/settings")
+        elif action == "rename":
+            rename = RepoRenameForm(request.POST)
+            if rename.is_valid():
+                to_ns, sep, to_name = rename.cleaned_data["new_id"].strip().partition("/")
+                if not sep:
+                    raise BadRequestError("Use the form namespace/name.")
+                moved = repo_move(
+                    actor=request.user, repo=repo, to_namespace=to_ns, to_name=to_name
+                )
+                messages.success(
+                    request, f"Renamed; the old name now redirects to {moved.full_name}."
+                )
+                return redirect(f"/{moved.url_path}/settings")
+        elif action == "delete":
+            delete = RepoDeleteForm(request.POST)
+            if delete.is_valid():
+                if delete.cleaned_data["confirm"].strip() != repo.full_name:
+                    delete.add_error("confirm", f"Type {repo.full_name} to confirm.")
+                else:
+                    owner = repo.owner.name
+                    repo_delete(actor=request.user, repo=repo)
+                    messages.success(request, f"Deleted {repo.full_name}.")
+                    return redirect(f"/{owner}")
+    except HubError as exc:
+        target = {"rename": rename, "delete": delete}.get(action or "", visibility)
+        target.add_error(None, exc.message)
+    context = _repo_context(
+        request,
+        repo,
+        tab="settings",
+        visibility_form=visibility,
+        rename_form=rename,
+        delete_form=delete,
+    )
+    return render(request, "repos/settings.html", context)

@@ -1,0 +1,104 @@
+"""The like button and the repo settings page (visibility, gating, rename, delete)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from orgs.models import User
+from orgs.services import user_create
+from repos.models import Like, Repo, RepoRedirect
+from repos.services import repo_create
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("data_dir")]
+
+
+@pytest.fixture
+def owner() -> User:
+    return user_create(username="Owner", password="correct-horse-1")
+
+
+@pytest.fixture
+def reader() -> User:
+    return user_create(username="reader", password="correct-horse-1")
+
+
+@pytest.fixture
+def repo(owner: User) -> Repo:
+    return repo_create(actor=owner, namespace=None, name="m", kind="model")
+
+
+def _client(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_like_and_unlike_from_the_page(repo: Repo, reader: User) -> None:
+    client = _client(reader)
+    assert client.post("/Owner/m/like", {"action": "like"}).status_code == 302
+    assert Like.objects.filter(repo=repo, user=reader).exists()
+    page = client.get("/Owner/m").content.decode()
+    assert 'value="unlike"' in page
+    client.post("/Owner/m/like", {"action": "unlike"})
+    assert not Like.objects.filter(repo=repo, user=reader).exists()
+    assert client.get("/Owner/m/like").status_code == 405  # GET never changes state
+
+
+def test_like_needs_sign_in(repo: Repo, client: Client) -> None:
+    response = client.post("/Owner/m/like", {"action": "like"})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login")
+    assert not Like.objects.exists()
+
+
+def test_settings_are_for_admins_only(repo: Repo, reader: User, client: Client) -> None:
+    assert _client(reader).get("/Owner/m/settings").status_code == 404
+    assert "Settings" not in _client(reader).get("/Owner/m").content.decode()
+    assert client.get("/Owner/m/settings").status_code == 302  # sign in first
+    assert (
+        _client(reader)
+        .post("/Owner/m/settings", {"form": "delete", "confirm": "Owner/m"})
+        .status_code
+        == 404
+    )
+    assert Repo.objects.filter(pk=repo.pk).exists()
+
+
+def test_visibility_and_gating(repo: Repo, owner: User) -> None:
+    client = _client(owner)
+    response = client.post(
+        "/Owner/m/settings", {"form": "visibility", "visibility": "private", "gated": "manual"}
+    )
+    assert response.status_code == 302
+    repo.refresh_from_db()
+    assert repo.private is True
+    assert repo.gated == "manual"
+    client.post("/Owner/m/settings", {"form": "visibility", "visibility": "public", "gated": "off"})
+    repo.refresh_from_db()
+    assert (repo.private, repo.gated) == (False, "")
+
+
+def test_rename_keeps_a_redirect(repo: Repo, owner: User) -> None:
+    client = _client(owner)
+    response = client.post("/Owner/m/settings", {"form": "rename", "new_id": "Owner/m2"})
+    assert response.status_code == 302
+    assert response["Location"] == "/Owner/m2/settings"
+    repo.refresh_from_db()
+    assert repo.name == "m2"
+    assert RepoRedirect.objects.filter(full_name="Owner/m", repo=repo).exists()
+    bad = client.post("/Owner/m2/settings", {"form": "rename", "new_id": "Owner/bad--name"})
+    assert bad.status_code == 200
+    assert "Invalid repo name" in bad.content.decode()
+
+
+def test_delete_needs_the_exact_name(repo: Repo, owner: User) -> None:
+    client = _client(owner)
+    wrong = client.post("/Owner/m/settings", {"form": "delete", "confirm": "m"})
+    assert wrong.status_code == 200
+    assert "Type Owner/m to confirm" in wrong.content.decode()
+    assert Repo.objects.filter(pk=repo.pk).exists()
+    done = client.post("/Owner/m/settings", {"form": "delete", "confirm": "Owner/m"})
+    assert done.status_code == 302
+    assert done["Location"] == "/Owner"
+    assert not Repo.objects.filter(pk=repo.pk).exists()
