@@ -297,6 +297,7 @@ class RepoHeader:
     liked: bool
     downloads: int  # last 30 days
     can_admin: bool
+    can_write: bool
 
 
 def repo_header_get(*, repo: Repo, viewer: User | AnonymousUser) -> RepoHeader:
@@ -317,4 +318,5 @@ def repo_header_get(*, repo: Repo, viewer: User | AnonymousUser) -> RepoHeader:
         liked=bool(likes["mine"]),
         downloads=downloads.recent,
         can_admin=can(viewer, Action.ADMIN, repo),
+        can_write=can(viewer, Action.WRITE, repo),
     )

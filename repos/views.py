@@ -25,8 +25,10 @@ from common.errors import (
     HubError,
     NotFoundError,
     PermissionDeniedError,
+    RepoNotFoundError,
 )
 from repos import pages
+from repos.commits import branch_create, branch_delete, tag_create, tag_delete
 from repos.models import Repo, RepoKind
 from repos.revisions import raw_tail, split_revision
 from repos.selectors import repo_get
@@ -260,12 +262,71 @@ def repo_commit(
     )
 
 
-@require_GET
+class RefCreateForm(forms.Form):
+    name = forms.CharField(max_length=255)
+    start = forms.CharField(label="From", max_length=255, required=False)
+    message = forms.CharField(label="Message (annotated tag)", max_length=2000, required=False)
+
+
+@require_http_methods(["GET", "POST"])
 @_not_found_as_404
 def repo_refs(request: HttpRequest, kind: str, namespace: str, name: str) -> HttpResponse:
+    """Branches and tags; writers create and delete them here (POST `form=...`)."""
     repo = _repo(request, kind, namespace, name)
+    branch_form = RefCreateForm(prefix="branch", initial={"start": repo.default_branch})
+    tag_form = RefCreateForm(prefix="tag", initial={"start": repo.default_branch})
+    if request.method == "POST":
+        action = request.POST.get("form", "")
+        target = tag_form if "tag" in action else branch_form
+        try:
+            if action == "delete-branch":
+                branch_delete(actor=request.user, repo=repo, branch=request.POST.get("name", ""))
+                messages.success(request, "Branch deleted.")
+                return redirect(f"/{repo.url_path}/refs")
+            if action == "delete-tag":
+                tag_delete(actor=request.user, repo=repo, tag=request.POST.get("name", ""))
+                messages.success(request, "Tag deleted.")
+                return redirect(f"/{repo.url_path}/refs")
+            target = RefCreateForm(
+                request.POST, prefix="tag" if action == "create-tag" else "branch"
+            )
+            if action == "create-tag" and target.is_valid():
+                d = target.cleaned_data
+                tag_create(
+                    actor=request.user,
+                    repo=repo,
+                    tag=d["name"].strip(),
+                    revision=d["start"] or None,
+                    message=d["message"] or None,
+                )
+                messages.success(request, f"Tag {d['name']} created.")
+                return redirect(f"/{repo.url_path}/refs")
+            if action == "create-branch" and target.is_valid():
+                d = target.cleaned_data
+                branch_create(
+                    actor=request.user,
+                    repo=repo,
+                    branch=d["name"].strip(),
+                    starting_point=d["start"] or None,
+                )
+                messages.success(request, f"Branch {d['name']} created.")
+                return redirect(f"/{repo.url_path}/refs")
+        except RepoNotFoundError:
+            raise
+        except HubError as exc:
+            if target.is_bound:
+                target.add_error(None, exc.message)
+            else:  # a delete button: no form to show the error on
+                messages.error(request, exc.message)
+        if action == "create-tag":
+            tag_form = target
+        elif action == "create-branch":
+            branch_form = target
     page = pages.repo_ref_list(repo=repo)
-    return render(request, "repos/refs.html", _repo_context(request, repo, tab="refs", page=page))
+    context = _repo_context(
+        request, repo, tab="refs", page=page, branch_form=branch_form, tag_form=tag_form
+    )
+    return render(request, "repos/refs.html", context)
 
 
 def _breadcrumbs(path: str) -> list[tuple[str, str]]:

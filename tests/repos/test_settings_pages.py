@@ -102,3 +102,46 @@ def test_delete_needs_the_exact_name(repo: Repo, owner: User) -> None:
     assert done.status_code == 302
     assert done["Location"] == "/Owner"
     assert not Repo.objects.filter(pk=repo.pk).exists()
+
+
+def test_writers_create_and_delete_branches_and_tags(repo: Repo, owner: User) -> None:
+    from repos.git.store import git_store
+
+    client = _client(owner)
+    made = client.post(
+        "/Owner/m/refs",
+        {"form": "create-branch", "branch-name": "feature/x", "branch-start": "main"},
+    )
+    assert made.status_code == 302
+    tagged = client.post(
+        "/Owner/m/refs",
+        {"form": "create-tag", "tag-name": "v1", "tag-start": "main", "tag-message": "first"},
+    )
+    assert tagged.status_code == 302
+    refs = git_store().refs(repo.storage_key)
+    assert "refs/heads/feature/x" in refs
+    assert "refs/tags/v1" in refs
+    page = client.get("/Owner/m/refs").content.decode()
+    assert "feature/x" in page
+    assert "v1" in page
+    taken = client.post("/Owner/m/refs", {"form": "create-branch", "branch-name": "main"})
+    assert taken.status_code == 200
+    assert "already exists" in taken.content.decode()
+    main_gone = client.post("/Owner/m/refs", {"form": "delete-branch", "name": "main"})
+    assert "Cannot delete refs/heads/main" in main_gone.content.decode()
+    client.post("/Owner/m/refs", {"form": "delete-branch", "name": "feature/x"})
+    client.post("/Owner/m/refs", {"form": "delete-tag", "name": "v1"})
+    refs = git_store().refs(repo.storage_key)
+    assert "refs/heads/feature/x" not in refs
+    assert "refs/tags/v1" not in refs
+
+
+def test_readers_cannot_change_refs(repo: Repo, reader: User) -> None:
+    from repos.git.store import git_store
+
+    client = _client(reader)
+    page = client.get("/Owner/m/refs").content.decode()
+    assert "Create branch" not in page
+    response = client.post("/Owner/m/refs", {"form": "create-branch", "branch-name": "x"})
+    assert response.status_code == 200
+    assert "refs/heads/x" not in git_store().refs(repo.storage_key)
