@@ -30,6 +30,7 @@ def _repo_pages(prefix: str, kind: str) -> list[URLPattern]:
         re_path(rf"{repo}/refs$", views.repo_refs, k, name=f"{kind}-refs"),
         re_path(rf"{repo}/like$", views.repo_like, k, name=f"{kind}-like"),
         re_path(rf"{repo}/settings$", views.repo_settings, k, name=f"{kind}-settings"),
+        re_path(rf"{repo}/upload$", views.repo_upload, k, name=f"{kind}-upload"),
     ]
 
 

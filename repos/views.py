@@ -40,6 +40,7 @@ from repos.services import (
     repo_move,
     repo_update_settings,
 )
+from repos.uploads import Upload, files_upload
 
 KIND_LABEL = {RepoKind.MODEL: "Model", RepoKind.DATASET: "Dataset"}
 
@@ -445,3 +446,56 @@ def repo_settings(request: HttpRequest, kind: str, namespace: str, name: str) ->
         delete_form=delete,
     )
     return render(request, "repos/settings.html", context)
+
+
+class UploadForm(forms.Form):
+    branch = forms.CharField(max_length=255)
+    folder = forms.CharField(
+        label="Into folder", max_length=1000, required=False, help_text="Empty: the repo root."
+    )
+    summary = forms.CharField(label="Commit message", max_length=1000)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_not_found_as_404
+def repo_upload(request: HttpRequest, kind: str, namespace: str, name: str) -> HttpResponse:
+    """Upload files in the browser: one commit through the commit service."""
+    repo = _repo(request, kind, namespace, name)
+    header = pages.repo_header_get(repo=repo, viewer=request.user)
+    if not header.can_write:
+        raise Http404("Not found")
+    form = UploadForm(
+        request.POST or None,
+        initial={
+            "branch": request.GET.get("branch") or repo.default_branch,
+            "folder": request.GET.get("folder", ""),
+            "summary": "Upload files",
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        folder = d["folder"].strip().strip("/")
+        files = request.FILES.getlist("files")
+        uploads = [
+            Upload(path=f"{folder}/{f.name}" if folder else f.name, size=f.size, file=f)
+            for f in files
+        ]
+        try:
+            result = files_upload(
+                actor=request.user,
+                repo=repo,
+                branch=d["branch"].strip(),
+                uploads=uploads,
+                summary=d["summary"],
+                description=d["description"],
+            )
+        except HubError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Committed {result.oid[:7]}.")
+            rev_q = pages.quote_rev(d["branch"].strip())
+            return redirect(f"/{repo.url_path}/tree/{rev_q}/{quote(folder, safe='/')}".rstrip("/"))
+    context = _repo_context(request, repo, tab="files", form=form)
+    return render(request, "repos/upload.html", context)

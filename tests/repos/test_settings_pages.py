@@ -145,3 +145,51 @@ def test_readers_cannot_change_refs(repo: Repo, reader: User) -> None:
     response = client.post("/Owner/m/refs", {"form": "create-branch", "branch-name": "x"})
     assert response.status_code == 200
     assert "refs/heads/x" not in git_store().refs(repo.storage_key)
+
+
+def test_upload_files_in_the_browser(repo: Repo, owner: User, reader: User) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from repos.files import file_entry
+    from repos.git.store import git_store
+
+    client = _client(owner)
+    tree = client.get("/Owner/m/tree/main").content.decode()
+    assert "Upload files" in tree
+    weights = b"\x00\x01" * 5000
+    response = client.post(
+        "/Owner/m/upload",
+        {
+            "branch": "main",
+            "folder": "sub",
+            "summary": "Add files",
+            "description": "",
+            "files": [
+                SimpleUploadedFile("notes.txt", b"hello\n"),
+                SimpleUploadedFile("model.bin", weights),
+            ],
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/Owner/m/tree/main/sub"
+    head = git_store().resolve(repo.storage_key, "main")
+    notes = file_entry(repo, commit=head, path="sub/notes.txt")
+    model = file_entry(repo, commit=head, path="sub/model.bin")
+    assert notes is not None
+    assert notes.lfs is None
+    assert model is not None
+    assert model.lfs is not None  # *.bin goes to LFS, as the default .gitattributes says
+    assert model.lfs.size == len(weights)
+    bad = client.post(
+        "/Owner/m/upload",
+        {
+            "branch": "main",
+            "folder": "../x",
+            "summary": "x",
+            "files": [SimpleUploadedFile("a.txt", b"a")],
+        },
+    )
+    assert bad.status_code == 200
+    assert "Invalid path" in bad.content.decode()
+    assert git_store().resolve(repo.storage_key, "main") == head
+    assert _client(reader).get("/Owner/m/upload").status_code == 404
