@@ -52,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "hub.middleware.RequestIdMiddleware",
+    "orgs.audit.AuditContextMiddleware",  # client address and agent for the audit log
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -227,10 +228,20 @@ WEBHOOK_TOTAL_TIMEOUT_SECONDS = env_float("HUB_WEBHOOK_TOTAL_TIMEOUT_SECONDS", 3
 WEBHOOK_LEASE_SECONDS = env_float("HUB_WEBHOOK_LEASE_SECONDS", 120.0)
 API_PAGE_SIZE = env_int("HUB_API_PAGE_SIZE", 1000)  # list endpoints (Link pagination); max 1000
 
+# Trusted proxies (as gunicorn's --forwarded-allow-ips): X-Forwarded-For is believed only
+# from these peers when the audit log records a client address; "*" trusts any peer.
+FORWARDED_ALLOW_IPS = [
+    a.strip() for a in env_str("HUB_FORWARDED_ALLOW_IPS", "127.0.0.1").split(",") if a.strip()
+]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Tokens never reach a log line, whatever logs them (SECURITY.md 24).
+    "filters": {"mask_tokens": {"()": "common.redact.MaskTokensFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["mask_tokens"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("HUB_LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any, NoReturn
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 class Namespace(models.Model):
@@ -47,24 +49,38 @@ class User(AbstractUser):
         return self.fullname or self.username
 
 
+# --- tokens and audit log (fine-grained tokens, AuditEvent) ---------------------------------
+
+
 class AccessToken(models.Model):
-    """A bearer token. Only its sha256 is stored; the secret is shown once at creation."""
+    """A bearer token. Only its sha256 is stored; the secret is shown once at creation.
+
+    A `fineGrained` token carries `scopes` (orgs/tokens.py): a list of
+    `{"type", "id", "name", "permissions"}` entries naming a repo (type model/dataset, id of
+    the repo) or a namespace (type user/org, id of the namespace).
+    """
 
     class Role(models.TextChoices):
         READ = "read"
         WRITE = "write"
+        FINE_GRAINED = "fineGrained"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tokens")
     name = models.CharField(max_length=100)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.READ)
     digest = models.CharField(max_length=64, unique=True)
     last4 = models.CharField(max_length=4)
+    scopes = models.JSONField(default=list, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.masked})"
 
     @staticmethod
     def digest_of(secret: str) -> str:
@@ -76,4 +92,84 @@ class AccessToken(models.Model):
 
     @property
     def can_write(self) -> bool:
+        """A classic write token; fine-grained tokens are judged per scope (orgs/tokens.py)."""
         return self.role == self.Role.WRITE
+
+    @property
+    def is_fine_grained(self) -> bool:
+        return self.role == self.Role.FINE_GRAINED
+
+    def is_expired(self, now: Any = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+
+class AppendOnlyQuerySet(models.QuerySet):  # type: ignore[type-arg]
+    """Audit rows are never changed or removed by the application."""
+
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise TypeError("Audit events are append-only.")
+
+    def delete(self) -> NoReturn:  # type: ignore[override]
+        raise TypeError("Audit events are append-only.")
+
+
+class AuditEvent(models.Model):
+    """Who did what to which target, from where. Append-only; never holds a secret.
+
+    Actor, token and namespace are kept as plain ids (no database constraint, nothing
+    cascades): the record outlives the user, token or org it names, and `actor_name`,
+    `token_name` and `namespace_name` keep what was true when it happened.
+    """
+
+    actor = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    token_id = models.BigIntegerField(null=True, blank=True)
+    token_name = models.CharField(max_length=100, blank=True)
+    verb = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=32, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_name = models.CharField(max_length=200, blank=True)
+    namespace = models.ForeignKey(
+        Namespace,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    namespace_name = models.CharField(max_length=42, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["namespace", "-created_at"], name="audit_ns_created"),
+            models.Index(fields=["actor", "-created_at"], name="audit_actor_created"),
+            models.Index(fields=["verb", "-created_at"], name="audit_verb_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name or '-'} {self.verb}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise TypeError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[override]
+        raise TypeError("Audit events are append-only.")
+
+
+# --- end of tokens and audit log -------------------------------------------------------------

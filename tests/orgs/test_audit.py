@@ -1,0 +1,131 @@
+"""The audit log: what each service records, who and from where, and what it never holds."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from django.test import Client
+
+from common.redact import MaskTokensFilter, mask_tokens
+from orgs.audit import AuditFilters, audit_list, audit_log
+from orgs.models import AuditEvent
+from orgs.services import user_create
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("data_dir")]
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def alice():  # type: ignore[no-untyped-def]
+    return user_create(username="Alice", password=PASSWORD)
+
+
+def _events(verb: str) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(verb=verb).order_by("id"))
+
+
+def test_sign_in_success_and_failure_are_recorded(client: Client, alice) -> None:  # type: ignore[no-untyped-def]
+    r = client.post(
+        "/login", {"username": "alice", "password": "wrong-password"}, HTTP_USER_AGENT="ua/1"
+    )
+    assert r.status_code == 200
+    r = client.post("/login", {"username": "nobody", "password": "whatever-password"})
+    r = client.post("/login", {"username": "alice", "password": PASSWORD})
+    assert r.status_code == 302
+    failed = _events("user.login_failed")
+    assert [e.actor_name for e in failed] == ["alice", "nobody"]
+    assert failed[0].actor_id is None
+    assert failed[0].target_id == str(alice.pk)  # an existing account: shown in its own log
+    assert failed[0].namespace_id == alice.namespace_id
+    assert failed[0].user_agent == "ua/1"
+    assert failed[0].ip == "127.0.0.1"
+    assert failed[1].target_name == "nobody"
+    assert failed[1].namespace_id is None
+    (ok,) = _events("user.login")
+    assert ok.actor_id == alice.pk
+    assert ok.actor_name == "Alice"
+    for event in AuditEvent.objects.all():
+        assert "wrong-password" not in json.dumps(event.details)
+        assert PASSWORD not in str(vars(event))
+
+
+def test_sign_out_is_recorded(client: Client, alice) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(alice)
+    assert client.post("/logout").status_code == 302
+    (event,) = _events("user.logout")
+    assert event.actor_id == alice.pk
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies(
+    client: Client, settings, alice
+) -> None:  # type: ignore[no-untyped-def]
+    settings.FORWARDED_ALLOW_IPS = ["10.0.0.1"]
+    client.post(
+        "/login",
+        {"username": "alice", "password": "nope-nope-nope"},
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9",
+    )
+    client.post(
+        "/login",
+        {"username": "alice", "password": "nope-nope-nope"},
+        REMOTE_ADDR="198.51.100.7",
+        HTTP_X_FORWARDED_FOR="203.0.113.9",
+    )
+    first, second = _events("user.login_failed")
+    assert first.ip == "203.0.113.9"  # the right-most untrusted hop, not what the client wrote
+    assert second.ip == "198.51.100.7"  # an untrusted peer's header is ignored
+
+
+def test_audit_rows_are_append_only(alice) -> None:  # type: ignore[no-untyped-def]
+    event = audit_log(verb="user.login", actor=alice, target=alice)
+    event.verb = "changed"
+    with pytest.raises(TypeError):
+        event.save()
+    with pytest.raises(TypeError):
+        event.delete()
+    with pytest.raises(TypeError):
+        AuditEvent.objects.filter(pk=event.pk).update(verb="x")
+    with pytest.raises(TypeError):
+        AuditEvent.objects.all().delete()
+    assert AuditEvent.objects.get(pk=event.pk).verb == "user.login"
+
+
+def test_audit_list_filters(alice) -> None:  # type: ignore[no-untyped-def]
+    bob = user_create(username="bob", password=None)
+    audit_log(verb="repo.create", actor=alice, target_type="model", target_name="Alice/one")
+    audit_log(verb="repo.delete", actor=bob, target_type="model", target_name="bob/two")
+    audit_log(verb="token.create", actor=bob, target=bob)
+
+    def verbs(**kw: str) -> list[str]:
+        return sorted(
+            audit_list(filters=AuditFilters.from_query(kw)).values_list("verb", flat=True)
+        )
+
+    assert verbs(verb="repo.") == ["repo.create", "repo.delete"]
+    assert verbs(verb="repo.delete") == ["repo.delete"]
+    assert verbs(actor="BOB") == ["repo.delete", "token.create"]
+    assert verbs(target="one") == ["repo.create"]
+    assert verbs(since="2000-01-01", until="2000-01-02") == []
+    assert len(verbs(since="not-a-date")) == 3
+    assert [e.verb for e in audit_list(user=bob)] == ["token.create", "repo.delete"]
+
+
+def test_log_filter_masks_tokens() -> None:
+    secret = "hf_" + "aB3" * 10
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "got %s and %s", (secret, 7), None)
+    assert MaskTokensFilter().filter(record)
+    assert secret not in record.getMessage()
+    assert record.getMessage() == "got hf_*** and 7"
+    assert mask_tokens("hf_short") == "hf_short"  # not token-shaped: left alone
+    try:
+        raise ValueError(secret)
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "boom", (), sys.exc_info())
+    MaskTokensFilter().filter(record)
+    assert secret not in logging.Formatter().format(record)
