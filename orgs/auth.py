@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
@@ -49,14 +50,22 @@ def user_for_token(secret: str) -> User:
     Looked up by the sha256 of the secret, so timing does not depend on how much of a
     guess matches a real token.
     """
+    digest = AccessToken.digest_of(secret)
     token = (
         AccessToken.objects.select_related("user")
-        .filter(digest=AccessToken.digest_of(secret), revoked_at__isnull=True)
+        .filter(digest=digest, revoked_at__isnull=True)
         .first()
     )
-    if token is None or not token.user.is_active:
-        raise AuthenticationError("Invalid credentials in Authorization header")
     now = timezone.now()
+    if (
+        token is None
+        # The index lookup already matched; compare again in constant time so no code
+        # path depends on how many characters of a digest agree.
+        or not hmac.compare_digest(token.digest, digest)
+        or not token.user.is_active
+        or token.is_expired(now)  # refused at once, as a revoked token is
+    ):
+        raise AuthenticationError("Invalid credentials in Authorization header")
     if (
         token.last_used_at is None
         or (now - token.last_used_at).total_seconds() > _LAST_USED_GRANULARITY_SECONDS

@@ -14,4 +14,8 @@ urlpatterns = [
     path("settings", views.settings_home, name="settings"),
     path("settings/tokens", views.tokens, name="tokens"),
     path("settings/tokens/<int:token_id>/revoke", views.token_delete, name="token-revoke"),
+    path("settings/audit", views.audit_mine, name="audit"),
+    path("settings/audit/export", views.audit_mine_export, name="audit-export"),
+    path("_/audit", views.audit_site, name="site-audit"),
+    path("_/audit/export", views.audit_site_export, name="site-audit-export"),
 ]

@@ -116,3 +116,13 @@ def like_list_for_repo(*, repo: Repo) -> QuerySet[Like]:
 
 def user_exists(*, username: str) -> bool:
     return User.objects.filter(username__iexact=username).exists()
+
+
+def repo_for_token_scope(user: User, kind: str, full_name: str) -> tuple[int, str] | None:
+    """(id, canonical name) of the repo a fine-grained token scope names, when `user` can
+    read it; None otherwise, so a hidden repo cannot be probed through token creation."""
+    namespace, _, name = full_name.partition("/")
+    repo = repo_lookup(kind=kind, namespace=namespace, name=name) if name else None
+    if repo is None or not can(user, Action.READ, repo):
+        return None
+    return repo.pk, repo.full_name

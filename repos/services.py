@@ -13,6 +13,7 @@ from common.errors import (
     PermissionDeniedError,
     RepoNotFoundError,
 )
+from orgs.audit import audit_log
 from orgs.models import Namespace, User
 from orgs.names import validate_repo_name
 from orgs.permissions import Action, can, can_write_namespace
@@ -76,6 +77,7 @@ def repo_create(
                     repo_id=repo.pk, full_name=repo.full_name, repo_kind=kind, head_sha=sha
                 )
             )
+            audit_log(verb="repo.create", actor=actor, target=repo, details={"private": private})
     except IntegrityError:
         # Lost a race with (or repeated) a create of the same name: the row was rolled back.
         git_store().delete(repo.storage_key)
@@ -105,6 +107,7 @@ def repo_delete(*, actor: User | AnonymousUser, repo: Repo) -> None:
             events.RepoDeleted(repo_id=repo.pk, full_name=repo.full_name, repo_kind=repo.kind,
                                private=repo.private)
         )
+        audit_log(verb="repo.delete", actor=actor, target=repo)
         repo.delete()
     git_store().delete(storage_key)
 
@@ -174,6 +177,7 @@ def repo_move(
     validate_repo_name(to_name)
     owner = namespace_for_write(actor=actor, name=to_namespace)
     old_name = repo.full_name
+    old_owner_id = repo.owner_id
     new_name = f"{owner.name}/{to_name}"
     if old_name == new_name:
         raise BadRequestError(f"{old_name} already has that name.")
@@ -201,6 +205,13 @@ def repo_move(
                     changes={"name": {"old": old_name, "new": new_name}},
                 )
             )
+            moved = {"old": old_name, "new": new_name}
+            if old_owner_id == owner.pk:
+                audit_log(verb="repo.rename", actor=actor, target=repo, details=moved)
+            else:  # recorded for both namespaces: each org's admins see it in their log
+                audit_log(verb="repo.transfer", actor=actor, target=repo, details=moved,
+                          namespace=old_owner_id)
+                audit_log(verb="repo.transfer", actor=actor, target=repo, details=moved)
     except IntegrityError:  # lost a race with a create or move to the same name
         raise conflict from None
     return repo
@@ -237,6 +248,12 @@ def repo_update_settings(
     if changes:
         with transaction.atomic():
             repo.save(update_fields=["private", "gated"])
+            if "private" in changes:
+                audit_log(verb="repo.visibility", actor=actor, target=repo,
+                          details={"private": changes["private"]})
+            if "gated" in changes:
+                audit_log(verb="repo.gating", actor=actor, target=repo,
+                          details={"gated": changes["gated"]})
             events.publish(
                 events.RepoConfigChanged(
                     repo_id=repo.pk, full_name=repo.full_name, repo_kind=repo.kind, changes=changes

@@ -5,14 +5,17 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, QuerySet
 
-from common.errors import AuthenticationError, NotFoundError
+from common.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from orgs.models import User
+from orgs.permissions import can_manage_webhooks
 from webhooks.models import Delivery, DeliveryAttempt, Webhook
 
 
 def _signed_in(actor: User | AnonymousUser) -> User:
     if not actor.is_authenticated:
         raise AuthenticationError("You must be signed in to manage webhooks.")
+    if not can_manage_webhooks(actor, write=False):
+        raise PermissionDeniedError("This token's scopes do not include webhooks.manage.")
     return actor  # type: ignore[return-value]
 
 

@@ -6,6 +6,7 @@ Fan-out and the delivery attempts themselves are in dispatch.py (run by workers)
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -20,8 +21,9 @@ from common.errors import (
     RepoNotFoundError,
     ValidationError,
 )
+from orgs.audit import audit_log
 from orgs.models import Namespace, User
-from orgs.permissions import Action, can
+from orgs.permissions import Action, can, can_manage_webhooks
 from repos.models import Repo
 from webhooks import dispatch, signing, ssrf
 from webhooks.models import Delivery, DeliveryState, Domain, WatchedItem, WatchedType, Webhook
@@ -35,9 +37,10 @@ MAX_SECRET_LENGTH = 200
 
 def _writer(actor: User | AnonymousUser) -> User:
     user = _signed_in(actor)
-    token = getattr(user, "access_token", None)
-    if token is not None and not token.can_write:
-        raise PermissionDeniedError("Managing webhooks needs a write token.")
+    if not can_manage_webhooks(user, write=True):
+        raise PermissionDeniedError(
+            "Managing webhooks needs a write token (or a fine-grained one with webhooks.manage)."
+        )
     return user
 
 
@@ -116,6 +119,37 @@ def _set_watched(webhook: Webhook, items: list[tuple[str, str]]) -> None:
     )
 
 
+def _url_for_audit(url: str) -> str:
+    """The URL without user info or query: either may carry a receiver's credentials."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _audit(verb: str, user: User, webhook: Webhook, details: dict[str, Any]) -> None:
+    audit_log(
+        verb=verb,
+        actor=user,
+        target=webhook,
+        target_id=webhook.public_id,
+        target_name=f"webhook {webhook.public_id}",
+        details=details,
+    )
+
+
+def _audit_details(webhook: Webhook) -> dict[str, Any]:
+    """What the audit log keeps of a webhook: never its secret."""
+    return {
+        "url": _url_for_audit(webhook.url),
+        "domains": list(webhook.domains),
+        "watched": [f"{w.type}:{w.name}" for w in WatchedItem.objects.filter(webhook=webhook)],
+        "hasSecret": bool(webhook.secret),
+    }
+
+
 @transaction.atomic
 def webhook_create(
     *,
@@ -141,6 +175,7 @@ def webhook_create(
         send_secret_header=bool(send_secret_header),
     )
     _set_watched(webhook, items)
+    _audit("webhook.create", user, webhook, _audit_details(webhook))
     return webhook
 
 
@@ -169,6 +204,7 @@ def webhook_update(
     webhook.save()
     if watched:
         _set_watched(webhook, _clean_watched(actor=user, watched=watched))
+    _audit("webhook.update", user, webhook, _audit_details(webhook))
     return webhook
 
 
@@ -196,8 +232,10 @@ def webhook_set_disabled(
 
 def webhook_delete(*, actor: User | AnonymousUser, webhook: Webhook) -> None:
     """Delete the webhook and its log; a delivery in flight finds nothing to update."""
-    _writer(actor)
-    webhook.delete()
+    user = _writer(actor)
+    with transaction.atomic():
+        _audit("webhook.delete", user, webhook, {"url": _url_for_audit(webhook.url)})
+        webhook.delete()
 
 
 @transaction.atomic

@@ -129,3 +129,164 @@ def test_log_filter_masks_tokens() -> None:
         record = logging.LogRecord("x", logging.ERROR, __file__, 1, "boom", (), sys.exc_info())
     MaskTokensFilter().filter(record)
     assert secret not in logging.Formatter().format(record)
+
+
+def _api(client: Client, method: str, path: str, token: str, body: dict | None = None, **kw):  # type: ignore[no-untyped-def,type-arg]
+    return getattr(client, method)(
+        path,
+        body or {},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+        **kw,
+    )
+
+
+def test_repo_and_token_services_record_actor_token_and_address(
+    client: Client, settings, alice
+) -> None:  # type: ignore[no-untyped-def]
+    from orgs.services import token_create
+
+    settings.FORWARDED_ALLOW_IPS = []
+    row, secret = token_create(user=alice, name="laptop", role="write")
+    ua = {"HTTP_USER_AGENT": "huggingface_hub/2.4.0", "REMOTE_ADDR": "192.0.2.5"}
+    assert (
+        _api(
+            client, "post", "/api/repos/create", secret, {"name": "m", "private": True}, **ua
+        ).status_code
+        == 200
+    )
+    _api(client, "put", "/api/models/Alice/m/settings", secret, {"private": False}, **ua)
+    _api(client, "put", "/api/models/Alice/m/settings", secret, {"gated": "auto"}, **ua)
+    _api(
+        client,
+        "post",
+        "/api/repos/move",
+        secret,
+        {"fromRepo": "Alice/m", "toRepo": "Alice/n"},
+        **ua,
+    )
+    _api(client, "delete", "/api/repos/delete", secret, {"name": "n"}, **ua)
+    events = list(AuditEvent.objects.filter(verb__startswith="repo.").order_by("id"))
+    assert [e.verb for e in events] == [
+        "repo.create",
+        "repo.visibility",
+        "repo.gating",
+        "repo.rename",
+        "repo.delete",
+    ]
+    for event in events:
+        assert event.actor_id == alice.pk
+        assert event.token_id == row.pk
+        assert event.token_name == "laptop"
+        assert event.ip == "192.0.2.5"
+        assert event.user_agent == "huggingface_hub/2.4.0"
+        assert event.namespace_id == alice.namespace_id
+        assert event.target_type == "repo"
+    assert events[0].target_name == "Alice/m"
+    assert events[1].details == {"private": False}
+    assert events[2].details == {"gated": "auto"}
+    assert events[3].details == {"old": "Alice/m", "new": "Alice/n"}
+    assert events[4].target_name == "Alice/n"
+    (created,) = AuditEvent.objects.filter(verb="token.create")
+    assert created.ip is None  # created outside a request: no address
+    assert created.details["role"] == "write"
+
+
+def test_webhook_services_record_without_secrets(client: Client, settings, alice) -> None:  # type: ignore[no-untyped-def]
+    from orgs.services import token_create
+
+    settings.WEBHOOK_ALLOW_LOCAL = True  # no DNS in tests: loopback receivers
+    _, token = token_create(user=alice, name="w", role="write")
+    r = _api(
+        client,
+        "post",
+        "/api/settings/webhooks",
+        token,
+        {
+            "url": "http://127.0.0.1:9/hook?key=abc",
+            "watched": [{"type": "user", "name": "Alice"}],
+            "secret": "s3cr3t-value",
+        },
+    )
+    assert r.status_code == 200, r.content
+    hook = r.json()["webhook"]["id"]
+    _api(
+        client,
+        "post",
+        f"/api/settings/webhooks/{hook}",
+        token,
+        {"url": "http://127.0.0.1:9/x", "watched": []},
+    )
+    _api(client, "delete", f"/api/settings/webhooks/{hook}", token)
+    events = list(AuditEvent.objects.filter(verb__startswith="webhook.").order_by("id"))
+    assert [e.verb for e in events] == ["webhook.create", "webhook.update", "webhook.delete"]
+    assert events[0].target_id == hook
+    assert events[0].details["url"] == "http://127.0.0.1:9/hook"
+    assert events[0].details["hasSecret"] is True
+    assert events[0].namespace_id == alice.namespace_id
+    for event in events:
+        dumped = repr(vars(event))
+        assert "s3cr3t-value" not in dumped
+        assert "key=abc" not in dumped
+
+
+def test_user_sees_own_log_and_only_staff_see_the_site_log(client: Client, alice) -> None:  # type: ignore[no-untyped-def]
+    bob = user_create(username="bob", password=None)
+    audit_log(verb="repo.create", actor=alice, target_type="repo", target_name="Alice/mine")
+    audit_log(verb="repo.create", actor=bob, target_type="repo", target_name="bob/theirs")
+    client.force_login(alice)
+    page = client.get("/settings/audit").content.decode()
+    assert "Alice/mine" in page
+    assert "bob/theirs" not in page
+    assert client.get("/_/audit").status_code == 404
+    assert client.get("/_/audit/export").status_code == 404
+    admin = user_create(username="root", password=None, is_admin=True)
+    client.force_login(admin)
+    page = client.get("/_/audit", {"actor": "bob"}).content.decode()
+    assert "bob/theirs" in page
+    assert "Alice/mine" not in page
+
+
+def test_export_is_streamed_json_lines(client: Client, alice) -> None:  # type: ignore[no-untyped-def]
+    for i in range(3):
+        audit_log(
+            verb="repo.create",
+            actor=alice,
+            target_type="repo",
+            target_name=f"Alice/r{i}",
+            namespace=alice.namespace_id,
+        )
+    audit_log(verb="token.create", actor=alice, target=alice)
+    admin = user_create(username="root", password=None, is_admin=True)
+    client.force_login(admin)
+    r = client.get("/_/audit/export", {"verb": "repo."})
+    assert r.status_code == 200
+    assert r["Content-Type"] == "application/x-ndjson"
+    assert r.streaming
+    lines = b"".join(r.streaming_content).decode().splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert [row["target"]["name"] for row in rows] == ["Alice/r2", "Alice/r1", "Alice/r0"]
+    assert set(rows[0]) == {
+        "id",
+        "createdAt",
+        "verb",
+        "actor",
+        "token",
+        "target",
+        "namespace",
+        "ip",
+        "userAgent",
+        "details",
+    }
+    assert rows[0]["actor"] == {"id": alice.pk, "name": "Alice"}
+    assert rows[0]["namespace"] == {"id": alice.namespace_id, "name": "Alice"}
+
+
+def test_audit_page_queries_are_bounded(
+    client: Client, alice, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    for i in range(30):
+        audit_log(verb="repo.create", actor=alice, target_type="repo", target_name=f"Alice/r{i}")
+    client.force_login(alice)
+    with django_assert_max_num_queries(6):
+        assert client.get("/settings/audit").status_code == 200
