@@ -290,3 +290,16 @@ def test_audit_page_queries_are_bounded(
     client.force_login(alice)
     with django_assert_max_num_queries(6):
         assert client.get("/settings/audit").status_code == 200
+
+
+def test_admin_shows_audit_events_read_only(client: Client, alice) -> None:  # type: ignore[no-untyped-def]
+    event = audit_log(verb="user.login", actor=alice, target=alice)
+    admin = user_create(username="root", password=None, is_admin=True)
+    client.force_login(admin)
+    base = "/_/admin/orgs/auditevent/"
+    assert client.get(base).status_code == 200
+    assert client.get(f"{base}{event.pk}/change/").status_code == 200  # view only
+    assert client.get(f"{base}add/").status_code == 403
+    assert client.post(f"{base}{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert client.post(f"{base}{event.pk}/change/", {"verb": "x"}).status_code == 403
+    assert AuditEvent.objects.get(pk=event.pk).verb == "user.login"
