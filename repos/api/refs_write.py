@@ -14,6 +14,7 @@ from orgs.permissions import Action
 from repos.api.commit import read_json_object
 from repos.api.common import api_repo, hf_errors, kind_from_plural
 from repos.commits import branch_create, branch_delete, branch_squash, tag_create, tag_delete
+from repos.git.store import git_store
 from repos.models import Repo
 
 
@@ -62,14 +63,16 @@ def tag(request: HttpRequest, plural: str, namespace: str, name: str, rev: str) 
     tag_name = body.get("tag")
     if not isinstance(tag_name, str) or not tag_name:
         raise BadRequestError("`tag` is required.")
-    sha = tag_create(
+    tag_create(
         actor=request.user,
         repo=repo,
         tag=tag_name,
         revision=rev,
         message=_optional_str(body, "message"),
     )
-    return JsonResponse({"name": tag_name, "ref": f"refs/tags/{tag_name}", "targetCommit": sha})
+    # The commit the tag names, peeled through an annotated tag object (as list_repo_refs says).
+    commit = git_store().resolve(repo.storage_key, f"refs/tags/{tag_name}")
+    return JsonResponse({"name": tag_name, "ref": f"refs/tags/{tag_name}", "targetCommit": commit})
 
 
 @hf_errors

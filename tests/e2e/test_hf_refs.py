@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import requests
 from huggingface_hub import CommitOperationAdd
 from huggingface_hub.errors import BadRequestError, HfHubHTTPError, RevisionNotFoundError
 
@@ -69,6 +70,14 @@ def test_create_and_delete_tags(hub_server: HubServer, owner: tuple[str, str], r
     head = api.repo_info(repo).sha
     api.create_tag(repo, tag="v1")
     api.create_tag(repo, tag="v1.1", tag_message="annotated release", revision=head[:7])
+    made = requests.post(
+        f"{hub_server.url}/api/models/{repo}/tag/main",
+        json={"tag": "v1.2", "message": "annotated"},
+        headers={"Authorization": f"Bearer {owner[1]}"},
+        timeout=10,
+    )
+    assert made.json()["targetCommit"] == head  # the commit, not the tag object
+    api.delete_tag(repo, tag="v1.2")
     refs = api.list_repo_refs(repo)
     assert {t.name for t in refs.tags} == {"v1", "v1.1"}
     assert api.model_info(repo, revision="v1.1").sha == head
