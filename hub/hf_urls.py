@@ -10,13 +10,13 @@ from repos.api import info as info_api
 from repos.api import refs_write
 from repos.api.cards import ValidateYamlApi
 from repos.api.likes import RepoLikeApi, RepoLikersApi, UserLikesApi
-from repos.api.listing import DatasetListApi, ModelListApi
 from repos.api.repo_settings import RepoMoveApi, RepoSettingsApi
 from repos.api.resolve import resolve
 from repos.api.views import RepoCreateApi, RepoDeleteApi
 from repos.git import http as git_http
 from repos.lfs import api as lfs_api
 from repos.lfs import multipart as lfs_multipart
+from search.api import views as search_api  # --- search ---
 from webhooks.api import views as webhooks_api
 
 # `/{ns}/{name}` for models, `/datasets/{ns}/{name}` for datasets; `.git` optional.
@@ -67,9 +67,17 @@ urlpatterns = [
     path("api/repos/move", RepoMoveApi.as_view(), name="repo-move"),
     re_path(rf"^{API_REPO}/settings$", RepoSettingsApi.as_view(), name="repo-settings"),
     path("api/validate-yaml", ValidateYamlApi.as_view(), name="validate-yaml"),
-    # list_models / list_datasets
-    path("api/models", ModelListApi.as_view(), name="model-list"),
-    path("api/datasets", DatasetListApi.as_view(), name="dataset-list"),
+    # --- search ---
+    # list_models / list_datasets (search/api: the search backend answers them)
+    path("api/models", search_api.ModelListApi.as_view(), name="model-list"),
+    path("api/datasets", search_api.DatasetListApi.as_view(), name="dataset-list"),
+    # facet counts for a listing query; the Hub's tag catalogue; the header's suggestions
+    path("api/models/facets", search_api.ModelFacetsApi.as_view(), name="model-facets"),
+    path("api/datasets/facets", search_api.DatasetFacetsApi.as_view(), name="dataset-facets"),
+    path("api/models-tags-by-type", search_api.ModelTagsByTypeApi.as_view(),
+         name="models-tags-by-type"),
+    path("api/quicksearch", search_api.QuickSearchApi.as_view(), name="quicksearch"),
+    # --- end search ---
     # unlike (DELETE), like (POST: older clients, UI); list_repo_likers; list_liked_repos
     re_path(rf"^{API_REPO}/like$", RepoLikeApi.as_view(), name="repo-like"),
     re_path(rf"^{API_REPO}/likers$", RepoLikersApi.as_view(), name="repo-likers"),

@@ -189,6 +189,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.sweep_deliveries",
         "schedule": env_float("HUB_WEBHOOK_SWEEP_SECONDS", 10.0),
     },
+    # Trending decays with time and downloads publish no event: recompute the sort keys.
+    "search-refresh-stats": {"task": "search.tasks.refresh_stats", "schedule": 600.0},
 }
 
 # --- search, storage ------------------------------------------------------------------------

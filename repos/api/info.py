@@ -12,9 +12,10 @@ from django.views.decorators.http import require_http_methods
 from common.errors import BadRequestError, HubError
 from repos.api.common import api_repo, hf_date, hf_errors, kind_from_plural, next_link
 from repos.cards import parse_front_matter
+from repos.extensions import info_extras
 from repos.files import FileEntry, file_entry, last_commits, list_entries
 from repos.git.store import git_store
-from repos.listing import RepoStats, repo_stats, repo_tags
+from repos.listing import RepoStats, repo_stats
 from repos.models import Repo, RepoKind
 from repos.revisions import raw_tail, split_revision
 
@@ -88,7 +89,7 @@ def repo_summary_json(repo: Repo, stats: RepoStats) -> dict[str, Any]:
         "trendingScore": stats.trending_score,
         "lastModified": hf_date(repo.last_modified),
         "createdAt": hf_date(repo.created_at),
-        "tags": repo_tags(repo),
+        "tags": [],  # from the card index: search's info provider (repos/extensions.py)
     }
     if repo.kind == RepoKind.MODEL:
         item["modelId"] = repo.full_name
@@ -109,9 +110,8 @@ def repo_info_json(repo: Repo, *, commit: str, blobs: bool) -> dict[str, Any]:
         siblings=[sibling_json(e, blobs=blobs) for e in files],
         usedStorage=sum(e.real_size for e in files),
     )
-    for key in ("library_name", "pipeline_tag"):
-        if isinstance(card.get(key), str):
-            data[key] = card[key]
+    # tags, library_name, pipeline_tag, baseModels...: derived by registered providers.
+    data.update(info_extras([repo], commit=commit)[repo.pk])
     return data
 
 

@@ -8,8 +8,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.errors import NotFoundError
-from repos.api.common import api_repo, hf_date, kind_from_plural
-from repos.api.listing import next_link, page_size
+from repos.api.common import api_repo, hf_date, kind_from_plural, next_link
+from repos.api.listing import page_size
 from repos.listing import decode_cursor, encode_cursor
 from repos.models import Like
 from repos.selectors import like_list_for_repo, like_list_for_user, user_exists

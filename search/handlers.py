@@ -1,0 +1,47 @@
+"""Event subscribers: each only queues search's own task, by id (STYLE.md 2.4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from repos import events
+
+
+def on_repo_created(event: events.Event) -> None:
+    from search.tasks import index_repo
+
+    sha = event.head_sha if isinstance(event, events.RepoCreated) else ""
+    index_repo.delay(repo_id=event.repo_id, sha=sha or None)
+
+
+def on_repo_updated(event: events.Event) -> None:
+    from search.tasks import index_repo_refs
+
+    updates = event.updates if isinstance(event, events.RepoUpdated) else []
+    index_repo_refs.delay(repo_id=event.repo_id, updates=list(updates))
+
+
+def on_repo_config_changed(event: events.Event) -> None:
+    from search.tasks import index_repo
+
+    index_repo.delay(repo_id=event.repo_id, sha=None)
+
+
+def on_repo_deleted(event: events.Event) -> None:
+    from search.tasks import unindex_repo
+
+    unindex_repo.delay(repo_id=event.repo_id)
+
+
+def on_like_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    """A like moves its repo in "likes" and "trending" at once: see search/stats.py."""
+    from search.stats import like_changed
+
+    if created:
+        like_changed(repo_id=instance.repo_id, created_at=instance.created_at, added=True)
+
+
+def on_like_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    from search.stats import like_changed
+
+    like_changed(repo_id=instance.repo_id, created_at=instance.created_at, added=False)

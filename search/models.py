@@ -1,0 +1,83 @@
+"""The search index's rows in the database: one RepoMetadata per repo, its tags, a full-text index.
+
+RepoMetadata is the document every backend indexes (Elasticsearch copies it); the
+database backend queries it directly, joined to `Repo` for visibility, which stays the
+source of truth (a stale row can never make a private repo visible). The full-text index
+lives beside it, created by migration 0002 for the database vendor: an FTS5 table kept
+in sync by triggers on SQLite, a generated tsvector column with a GIN index on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from repos.models import Repo
+
+
+class RepoMetadata(models.Model):
+    repo = models.OneToOneField(
+        Repo, on_delete=models.CASCADE, primary_key=True, related_name="search_meta"
+    )
+    kind = models.CharField(max_length=16)
+    # The default branch's commit this row describes: a task for another commit is stale.
+    indexed_sha = models.CharField(max_length=40, blank=True, default="")
+    indexed_at = models.DateTimeField(auto_now=True)
+    # Searchable text, copied at index time (renames reindex): `owner/name`, description, card.
+    full_id = models.CharField(max_length=200, default="")
+    description = models.CharField(max_length=300, blank=True, default="")
+    card_text = models.TextField(blank=True, default="")
+    card_data = models.JSONField(default=dict)
+    tags = models.JSONField(default=list)
+    library = models.CharField(max_length=200, blank=True, default="")
+    pipeline_tag = models.CharField(max_length=200, blank=True, default="")
+    license = models.CharField(max_length=200, blank=True, default="")
+    languages = models.JSONField(default=list)
+    datasets = models.JSONField(default=list)
+    base_models = models.JSONField(default=list)
+    base_model_relation = models.CharField(max_length=16, blank=True, default="")
+    task_categories = models.JSONField(default=list)
+    size_categories = models.JSONField(default=list)
+    eval_results = models.JSONField(default=list)
+    # Problems with the card, shown to the owner on the repo page.
+    warnings = models.JSONField(default=list)
+    # Sort keys, refreshed at index time, on likes and by the periodic `refresh_stats` task.
+    likes = models.IntegerField(default=0)
+    downloads = models.IntegerField(default=0)  # last 30 days
+    downloads_all_time = models.BigIntegerField(default=0)
+    trending_score = models.FloatField(default=0.0)
+    stats_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["kind", "-trending_score"], name="search_meta_trending"),
+            models.Index(fields=["kind", "-likes"], name="search_meta_likes"),
+            models.Index(fields=["kind", "-downloads"], name="search_meta_downloads"),
+        ]
+        verbose_name_plural = "repo metadata"
+
+    def __str__(self) -> str:
+        return self.full_id
+
+
+class RepoTag(models.Model):
+    """One tag of a repo (every `filter=` value is matched here), and its facet if it has one.
+
+    `facet` is task, library, license, language, dataset or size; "" for other tags.
+    """
+
+    repo = models.ForeignKey(Repo, on_delete=models.CASCADE, related_name="search_tags")
+    tag = models.CharField(max_length=255)
+    facet = models.CharField(max_length=16, blank=True, default="")
+    value = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("repo", "tag", "facet", name="search_tag_repo_tag_unique")
+        ]
+        indexes = [
+            models.Index(fields=["tag", "repo"], name="search_tag_tag_repo"),
+            models.Index(fields=["facet", "value", "repo"], name="search_tag_facet"),
+        ]
+
+    def __str__(self) -> str:
+        return self.tag
