@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("hub.hf_urls")),
     path("", include("orgs.urls")),
     path("", include("webhooks.urls")),
+    path("", include("search.urls")),
     path("", include("repos.urls")),
 ]

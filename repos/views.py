@@ -29,6 +29,7 @@ from common.errors import (
 )
 from repos import pages
 from repos.commits import branch_create, branch_delete, tag_create, tag_delete
+from repos.extensions import panels
 from repos.models import Repo, RepoKind
 from repos.revisions import raw_tail, split_revision
 from repos.selectors import repo_get
@@ -94,7 +95,8 @@ def _repo_context(
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     models, datasets = pages.home_list(viewer=request.user)
-    return render(request, "home.html", {"models": models, "datasets": datasets})
+    context = {"models": models, "datasets": datasets, "panels": panels("home", request)}
+    return render(request, "home.html", context)
 
 
 @require_GET
@@ -168,7 +170,11 @@ def repo_new(request: HttpRequest, kind: str) -> HttpResponse:
 def repo_card(request: HttpRequest, kind: str, namespace: str, name: str) -> HttpResponse:
     repo = _repo(request, kind, namespace, name)
     card = pages.repo_card_get(repo=repo)
-    return render(request, "repos/card.html", _repo_context(request, repo, tab="card", page=card))
+    context = _repo_context(request, repo, tab="card", page=card)
+    # Sidebars from other apps (search's card metadata): repos/extensions.py.
+    can_write = context["header"].can_write
+    context["panels"] = panels("repo_card", request, repo=repo, can_write=can_write)
+    return render(request, "repos/card.html", context)
 
 
 @require_GET

@@ -81,6 +81,7 @@ _DATASET_LIST_FIELDS = (
 _DATA_FORMATS = {".parquet": "parquet", ".csv": "csv", ".json": "json", ".jsonl": "json",
                  ".arrow": "arrow", ".txt": "text", ".tsv": "csv"}  # fmt: skip
 _CLEAN = re.compile(r"[\x00-\x1f\x7f]")
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 @dataclass
@@ -343,8 +344,8 @@ def _model_fields(
 
     base_models = _str_list(data, "base_model", warnings)
     from_adapter = _value(adapter.get("base_model_name_or_path"))
-    if not base_models and from_adapter and "/" in from_adapter:
-        base_models = [from_adapter]  # a local path is no hub id: only `org/name` is kept
+    if not base_models and from_adapter and _REPO_ID.match(from_adapter):
+        base_models = [from_adapter]  # a local path names no repo: only `org/name` is kept
     meta.base_models = base_models
     meta.base_model_relation = _relation(
         _str(data, "base_model_relation", warnings),

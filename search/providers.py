@@ -74,7 +74,8 @@ def card_panel(request: HttpRequest, *, repo: Repo, can_write: bool = False) -> 
 def trending_panel(request: HttpRequest) -> Panel | None:
     models = trending_list(user=request.user, kind="model", limit=TRENDING_ON_HOME)
     datasets = trending_list(user=request.user, kind="dataset", limit=TRENDING_ON_HOME)
-    return Panel(
-        template="search/_trending.html",
-        context={"models": models, "datasets": datasets},
-    )
+    context = {
+        key: [(r, page.metas.get(r.pk)) for r in page.repos]
+        for key, page in (("models", models), ("datasets", datasets))
+    }
+    return Panel(template="search/_trending.html", context=context)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import QueryDict
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,44 +12,12 @@ from common.errors import BadRequestError
 from repos.api.common import next_link
 from repos.api.listing import listing_items, page_size, parse_limit, truthy
 from repos.models import RepoKind
-from search.backends.base import FACETS, SearchQuery
+from search.backends.base import SearchQuery
+from search.params import query_from_params
 from search.selectors import repo_facets, repo_search
 
-# HF parameters that name one facet value (list_models(pipeline_tag=...) and URLs).
-FACET_PARAMS = {
-    "pipeline_tag": "task",
-    "task_categories": "task",
-    "library": "library",
-    "license": "license",
-    "language": "language",
-    "dataset": "dataset",
-    "size_categories": "size",
-}
 MAX_PER_FACET = 100
 QUICK_LIMIT = 5
-
-
-def query_from_params(kind: str, q: QueryDict, *, default_sort: str = "createdAt") -> SearchQuery:
-    """A SearchQuery from the parameters huggingface_hub (and the search pages) send."""
-    direction = q.get("direction", "-1")
-    if direction not in ("-1", "1"):
-        raise BadRequestError("direction must be -1 or 1.")
-    gated = q.get("gated")
-    facets = []
-    for param, facet in FACET_PARAMS.items():
-        if facet in FACETS[kind]:
-            facets += [(facet, v) for v in q.getlist(param) if v]
-    return SearchQuery(
-        kind=kind,
-        search=tuple(q.getlist("search")),
-        text=q.get("q", ""),
-        author=q.get("author") or None,
-        tags=tuple(q.getlist("filter")),
-        facets=tuple(facets),
-        gated=None if gated in (None, "") else truthy(gated),
-        sort=q.get("sort") or default_sort,
-        descending=direction == "-1",
-    )
 
 
 class RepoListApi(APIView):
