@@ -8,13 +8,14 @@ class SearchConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from repos import events, extensions
-        from repos.models import Like
+        from repos.models import Like, Repo
         from search import handlers, providers
 
         events.subscribe(events.RepoCreated, handlers.on_repo_created)
         events.subscribe(events.RepoUpdated, handlers.on_repo_updated)
         events.subscribe(events.RepoConfigChanged, handlers.on_repo_config_changed)
         events.subscribe(events.RepoDeleted, handlers.on_repo_deleted)
+        post_save.connect(handlers.on_repo_saved, sender=Repo, dispatch_uid="search-repo-saved")
         post_save.connect(handlers.on_like_saved, sender=Like, dispatch_uid="search-like-saved")
         post_delete.connect(
             handlers.on_like_deleted, sender=Like, dispatch_uid="search-like-deleted"

@@ -45,3 +45,23 @@ def on_like_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     from search.stats import like_changed
 
     like_changed(repo_id=instance.repo_id, created_at=instance.created_at, added=False)
+
+
+def on_repo_saved(
+    sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    """A bare index row with every new repo, in its transaction: listings are driven by
+    these rows (search/backends/db.py), so a repo is listed before its first index task."""
+    from search.models import RepoMetadata
+
+    if created and not raw:
+        RepoMetadata.objects.get_or_create(
+            repo=instance,
+            defaults={
+                "kind": instance.kind,
+                "full_id": instance.full_name,
+                "description": instance.description,
+                "created_at": instance.created_at,
+                "last_modified": instance.last_modified,
+            },
+        )

@@ -90,6 +90,8 @@ def metadata_save(*, repo: Repo, sha: str, meta: CardMetadata) -> RepoMetadata:
         indexed_sha=sha,
         full_id=repo.full_name,
         description=repo.description,
+        created_at=repo.created_at,
+        last_modified=repo.last_modified,
         card_text=meta.card_text,
         card_data=meta.card_data,
         tags=meta.tags,

@@ -2,7 +2,9 @@
 
 RepoMetadata is the document every backend indexes (Elasticsearch copies it); the
 database backend queries it directly, joined to `Repo` for visibility, which stays the
-source of truth (a stale row can never make a private repo visible). The full-text index
+source of truth (a stale row can never make a private repo visible). Every repo has a
+row from the moment it is created (a bare one, written with the repo: handlers.py), so
+listings can be driven by these rows and their sort indexes. The full-text index
 lives beside it, created by migration 0002 for the database vendor: an FTS5 table kept
 in sync by triggers on SQLite, a generated tsvector column with a GIN index on PostgreSQL.
 """
@@ -40,7 +42,10 @@ class RepoMetadata(models.Model):
     eval_results = models.JSONField(default=list)
     # Problems with the card, shown to the owner on the repo page.
     warnings = models.JSONField(default=list)
-    # Sort keys, refreshed at index time, on likes and by the periodic `refresh_stats` task.
+    # Sort keys. Dates are copied from the repo (at creation, then by every index task);
+    # the counters are refreshed at index time, on likes and by the periodic task.
+    created_at = models.DateTimeField(null=True)
+    last_modified = models.DateTimeField(null=True)
     likes = models.IntegerField(default=0)
     downloads = models.IntegerField(default=0)  # last 30 days
     downloads_all_time = models.BigIntegerField(default=0)
@@ -48,10 +53,14 @@ class RepoMetadata(models.Model):
     stats_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # One per sort, ending with the tie-breaker: a first page reads the index in order
+        # and stops after a page of readable rows, whatever the number of repos.
         indexes = [
-            models.Index(fields=["kind", "-trending_score"], name="search_meta_trending"),
-            models.Index(fields=["kind", "-likes"], name="search_meta_likes"),
-            models.Index(fields=["kind", "-downloads"], name="search_meta_downloads"),
+            models.Index(fields=["kind", "-trending_score", "-repo"], name="search_meta_trending"),
+            models.Index(fields=["kind", "-likes", "-repo"], name="search_meta_likes"),
+            models.Index(fields=["kind", "-downloads", "-repo"], name="search_meta_downloads"),
+            models.Index(fields=["kind", "-created_at", "-repo"], name="search_meta_created"),
+            models.Index(fields=["kind", "-last_modified", "-repo"], name="search_meta_modified"),
         ]
         verbose_name_plural = "repo metadata"
 

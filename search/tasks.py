@@ -22,11 +22,14 @@ def index_repo(*, repo_id: int, sha: str | None = None) -> bool:
 def index_repo_refs(*, repo_id: int, updates: list[dict[str, str]]) -> bool:
     """After a push: reindex when the default branch moved (to the commit it moved to)."""
     from repos.models import Repo
+    from search.models import RepoMetadata
 
-    repo = Repo.objects.filter(pk=repo_id).only("default_branch").first()
+    repo = Repo.objects.filter(pk=repo_id).only("default_branch", "last_modified").first()
     if repo is None:
         repo_unindex(repo_id=repo_id)
         return False
+    # Any push bumps lastModified, which the listing sorts on.
+    RepoMetadata.objects.filter(pk=repo_id).update(last_modified=repo.last_modified)
     ref = f"refs/heads/{repo.default_branch}"
     moved = [u for u in updates if u.get("ref") == ref]
     if not moved:

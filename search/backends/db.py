@@ -1,9 +1,10 @@
-"""The database backend (default): SQL over Repo, RepoMetadata and RepoTag, plus full text.
+"""The database backend (default): SQL over RepoMetadata and RepoTag joined to Repo, plus full text.
 
-Every query starts from `Repo.objects.visible_to(user)`, so the repo table itself, not a
-copy, decides what the viewer may see: a repo made private is gone from results and
-counts the moment its row changes, before any reindex. Repos not indexed yet (created a
-moment ago) are still listed, with zero counts, by a left join on RepoMetadata.
+Queries are driven by RepoMetadata (one row per repo, created with the repo), whose
+indexes hold every sort key with the id as tie-breaker, so a first page reads one index
+in order. Visibility is a condition on the joined `repo` row itself, not on a copy: a
+repo made private is gone from results and counts the moment its row changes, before
+any reindex.
 
 Full text is vendor-specific (migration 0002): FTS5 `MATCH` on SQLite, a tsvector
 `@@ to_tsquery` on PostgreSQL; both match every word, the last one as a prefix, so
@@ -18,10 +19,9 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, Concat, Lower
+from django.db.models.functions import Concat, Lower
 
 from repos.listing import decode_cursor, encode_cursor
-from repos.models import Repo
 from search.backends.base import (
     FACETS,
     FacetCount,
@@ -31,17 +31,26 @@ from search.backends.base import (
     Viewer,
     text_terms,
 )
-from search.models import RepoTag
+from search.models import RepoMetadata, RepoTag
 
 
 def _sort_expression(key: str) -> Any:
-    if key in ("created_at", "last_modified"):
-        return F(key)
     if key == "id_lower":
-        return Lower(Concat("owner__name", Value("/"), "name"))
-    if key == "trending_score":
-        return Coalesce(F("search_meta__trending_score"), Value(0.0))
-    return Coalesce(F(f"search_meta__{key}"), Value(0))  # likes, downloads
+        return Lower(Concat("repo__owner__name", Value("/"), "repo__name"))
+    return F(key)  # a column of RepoMetadata, indexed with the tie-breaker
+
+
+def visible(user: Viewer) -> Q:
+    """`Repo.objects.visible_to(user)` (repos/models.py) as a condition on the joined repo.
+
+    Written against the join, not as `repo__in=<subquery>`, so the database can walk a sort
+    index and stop after one page; tests/search/suite.py pins both to the same answers.
+    """
+    if getattr(user, "is_superuser", False):
+        return Q()
+    if not getattr(user, "is_authenticated", False):
+        return Q(repo__private=False)
+    return Q(repo__private=False) | Q(repo__owner_id=user.namespace_id)  # type: ignore[union-attr]
 
 
 def fulltext_sql(terms: list[str], *, names_only: bool, vendor: str) -> tuple[str, list[str]]:
@@ -60,20 +69,20 @@ def fulltext_sql(terms: list[str], *, names_only: bool, vendor: str) -> tuple[st
     return "SELECT rowid FROM search_fts WHERE search_fts MATCH %s", [" AND ".join(phrases)]
 
 
-def filtered(user: Viewer, query: SearchQuery) -> QuerySet[Repo]:
-    """Readable repos of the query's kind matching every criterion (unordered)."""
-    qs = Repo.objects.visible_to(user).filter(kind=query.kind)
+def filtered(user: Viewer, query: SearchQuery) -> QuerySet[RepoMetadata]:
+    """Index rows of readable repos of the query's kind matching every criterion."""
+    qs = RepoMetadata.objects.filter(visible(user), kind=query.kind)
     if query.author:
-        qs = qs.filter(owner__name__iexact=query.author)
+        qs = qs.filter(repo__owner__name__iexact=query.author)
     terms = [t for t in query.search if t]
-    if terms:
-        qs = qs.annotate(full_id=Concat("owner__name", Value("/"), "name"))
+    if terms:  # the live name, not the indexed copy: a rename is searchable at once
+        qs = qs.annotate(live_id=Concat("repo__owner__name", Value("/"), "repo__name"))
         for term in terms:
-            qs = qs.filter(full_id__icontains=term)
+            qs = qs.filter(live_id__icontains=term)
     if query.gated is True:
-        qs = qs.exclude(gated="")
+        qs = qs.exclude(repo__gated="")
     elif query.gated is False:
-        qs = qs.filter(gated="")
+        qs = qs.filter(repo__gated="")
     for tag in dict.fromkeys(t for t in query.tags if t):
         qs = qs.filter(pk__in=RepoTag.objects.filter(tag=tag).values("repo_id"))
     for facet, value in dict.fromkeys(query.facets):

@@ -23,6 +23,7 @@ from repos.models import Like, Repo, RepoKind
 from search.backends.base import SearchBackend, SearchQuery
 from search.cards import extract_metadata
 from search.indexer import metadata_save
+from search.models import RepoMetadata
 
 Sync = Callable[[], None]
 
@@ -241,7 +242,10 @@ class BackendBehaviour:
         repos = []
         for i in range(5):
             r = make(alice, f"r{i}")
-            Repo.objects.filter(pk=r.pk).update(created_at=base + datetime.timedelta(hours=i % 2))
+            when = base + datetime.timedelta(hours=i % 2)
+            Repo.objects.filter(pk=r.pk).update(created_at=when)
+            # Creation dates never change, so the index copies them once, with the row.
+            RepoMetadata.objects.filter(pk=r.pk).update(created_at=when)
             repos.append(r.pk)
         backend.index(repo_ids=repos)
         sync()
