@@ -1,10 +1,10 @@
 """Webhook delivery: throughput of one worker process, and push-to-delivery latency.
 
-- Throughput: N deliveries stored and queued at once (as fan-out does), drained by one Celery
-  worker process (`hubforge worker --concurrency 1`) into a fast receiver on 127.0.0.1 that
-  answers 200 at once. deliveries/s = N / (last receipt - first enqueue). Each delivery is
-  the full path: claim UPDATE with lease, sign, resolve + SSRF check, new TCP connection,
-  POST, record the attempt and the outcome.
+- Throughput: N deliveries stored and queued at once, as fan-out does (one drain task per
+  100 deliveries), drained by one Celery worker process (`hubforge worker --concurrency 1`)
+  into a fast receiver on 127.0.0.1 that answers 200 at once. deliveries/s = N / (last
+  receipt - first enqueue). Each delivery is the full path: claim UPDATE with lease, sign,
+  resolve + SSRF check, new TCP connection, POST, record the attempt and the outcome.
 - Latency: `git push` of one commit to a repo watched by a webhook; the time from starting
   the push to the signed request arriving (event outbox -> dispatch task -> fan-out task ->
   delivery task), p50/p99 over K pushes. The hub runs `hubforge serve --no-worker` plus the
@@ -128,8 +128,8 @@ def throughput(env: dict[str, str], receiver: FastReceiver, user: str, n: int) -
     from django.utils import timezone
 
     from orgs.models import User
+    from webhooks.dispatch import enqueue_after_commit
     from webhooks.models import Delivery, WatchedItem, Webhook
-    from webhooks.tasks import deliver
 
     owner = User.objects.get(username=user)
     webhook = Webhook.objects.create(
@@ -167,8 +167,7 @@ def throughput(env: dict[str, str], receiver: FastReceiver, user: str, n: int) -
     )
     before = receiver.count()
     t0 = time.perf_counter()
-    for delivery_id in ids:
-        deliver.delay(delivery_id=delivery_id)
+    enqueue_after_commit(ids)  # autocommit here: the drain tasks are queued at once
     enqueue_s = time.perf_counter() - t0
     deadline = time.monotonic() + max(120, n / 5)
     while receiver.count() < before + n and time.monotonic() < deadline:

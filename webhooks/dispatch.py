@@ -4,6 +4,13 @@ Every step is safe to run twice. Fan-out is keyed by (webhook, outbox row); an a
 with a conditional UPDATE that claims the row and sets a lease, and its result is written
 only if the row is still held under the same attempt number (a fencing token), so a worker
 that lost its lease cannot overwrite the newer attempt's outcome.
+
+Throughput: fan-out queues one "drain" task per DRAIN_BATCH deliveries, not one task per
+delivery. A drain claims due rows a few at a time (one conditional UPDATE ... RETURNING,
+SKIP LOCKED on PostgreSQL), only as many as it has free sending threads, so every claimed
+row starts its request at once and the lease means what it meant for a single attempt. The
+threads only do HTTP (resolve, SSRF check, connect to the checked address, POST); the task's
+own thread claims and records, several results per transaction.
 """
 
 from __future__ import annotations
@@ -11,13 +18,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import time
 from collections.abc import Iterable
-from dataclasses import asdict
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -38,6 +47,14 @@ logger = logging.getLogger(__name__)
 # SECURITY.md 8); later ones wait in the table for the sweep.
 COUNTDOWN_LIMIT_SECONDS = 300.0
 SWEEP_BATCH = 1000
+# Fan-out and the sweep queue one drain task per this many deliveries (several worker
+# processes then share a large fan-out); a drain claims whatever is due, not "its" rows.
+DRAIN_BATCH = 100
+# Requests one drain has in flight at once (threads; each sends one request at a time).
+SEND_CONCURRENCY = 8
+# A drain stops claiming after this long and queues its own continuation, so other tasks
+# get the worker in between and a drain stays far below Redis' visibility timeout.
+DRAIN_SECONDS = 10.0
 
 
 def event_key(event: events.Event) -> str:
@@ -50,12 +67,16 @@ def event_key(event: events.Event) -> str:
 
 
 def enqueue_after_commit(delivery_ids: Iterable[int]) -> None:
-    from webhooks.tasks import deliver  # tasks import this module
+    """Once the rows are committed, queue drain tasks for them (one per DRAIN_BATCH)."""
+    count = len(list(delivery_ids))
+    for _ in range(math.ceil(count / DRAIN_BATCH)):
+        transaction.on_commit(_enqueue_drain, robust=True)
 
-    for delivery_id in delivery_ids:
-        transaction.on_commit(
-            lambda delivery_id=delivery_id: deliver.delay(delivery_id=delivery_id), robust=True
-        )
+
+def _enqueue_drain() -> None:
+    from webhooks.tasks import drain_deliveries  # tasks import this module
+
+    drain_deliveries.delay()
 
 
 # --- fan-out ----------------------------------------------------------------------------------
@@ -190,8 +211,29 @@ def delivery_attempt(*, delivery_id: int, resolver: Resolver | None = None) -> s
     if not claimed:
         return None  # another worker has it, it is not due yet, or it is finished
     delivery = Delivery.objects.select_related("webhook").get(pk=delivery_id)
+    sending = _prepare(delivery, delivery.attempts, now=now)
+    if sending is None:
+        return DeliveryState.CANCELLED
+    result = _send(sending, resolver)
+    with transaction.atomic():
+        return _conclude(sending, result)
+
+
+@dataclass
+class _Sending:
+    """A claimed delivery on its way out: what is sent, and the fencing token to record it."""
+
+    delivery: Delivery
+    number: int  # the attempt number our claim set; the row is ours while it still says so
+    body: bytes
+    headers: dict[str, str]
+    started_at: datetime
+
+
+def _prepare(delivery: Delivery, number: int, *, now: datetime) -> _Sending | None:
+    """Sign a claimed delivery for sending; None (and the claim undone) when its webhook was
+    disabled in the meantime."""
     webhook = delivery.webhook
-    number = delivery.attempts
     if webhook.disabled and not delivery.is_test:
         Delivery.objects.filter(pk=delivery.pk, attempts=number).update(
             state=DeliveryState.CANCELLED,
@@ -201,14 +243,18 @@ def delivery_attempt(*, delivery_id: int, resolver: Resolver | None = None) -> s
             completed_at=now,
             last_error="The webhook was disabled before this was sent.",
         )
-        return DeliveryState.CANCELLED
+        return None
     body = delivery.body.encode()
     headers = _request_headers(webhook, delivery, body)
-    started_at = timezone.now()
-    result = send(
-        url=webhook.url,
-        body=body,
-        headers=headers,
+    return _Sending(delivery, number, body, headers, started_at=timezone.now())
+
+
+def _send(sending: _Sending, resolver: Resolver | None) -> SendResult:
+    """The HTTP part only (no database), so it may run in a drain's sending thread."""
+    return send(
+        url=sending.delivery.webhook.url,
+        body=sending.body,
+        headers=sending.headers,
         allow_local=settings.WEBHOOK_ALLOW_LOCAL,
         timeouts=Timeouts(
             connect=settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS,
@@ -217,17 +263,23 @@ def delivery_attempt(*, delivery_id: int, resolver: Resolver | None = None) -> s
         ),
         resolver=resolver,
     )
+
+
+def _conclude(sending: _Sending, result: SendResult) -> str:
+    """Decide what the answer means and record it; call inside a transaction."""
     decision = policy.decide(
         status=result.status,
         headers=result.headers,
         error=result.error,
         error_kind=result.error_kind,
-        attempt=delivery.round_attempts,
+        attempt=sending.delivery.round_attempts,
         max_attempts=settings.WEBHOOK_MAX_ATTEMPTS,
         base=settings.WEBHOOK_RETRY_BASE_SECONDS,
         now=timezone.now(),
     )
-    return _record(delivery, number, headers, started_at, result, decision)
+    return _record(
+        sending.delivery, sending.number, sending.headers, sending.started_at, result, decision
+    )
 
 
 def _record(
@@ -238,50 +290,50 @@ def _record(
     result: SendResult,
     decision: policy.Decision,
 ) -> str:
+    """Write an attempt's result if the row is still ours; inside the caller's transaction."""
     now = timezone.now()
     next_at = policy.next_time(now, decision.delay)
-    with transaction.atomic():
-        fields: dict[str, object] = {
-            "lease_until": None,
-            "last_status": result.status,
-            "last_error": decision.reason[:500],
-        }
-        if decision.outcome == "retry":
-            queue_now = decision.delay <= COUNTDOWN_LIMIT_SECONDS
-            fields.update(
-                state=DeliveryState.PENDING,
-                next_attempt_at=next_at,
-                enqueued_at=next_at if queue_now else None,
-            )
-        else:
-            fields.update(state=decision.outcome, completed_at=now)
-        held = Delivery.objects.filter(
-            pk=delivery.pk, state=DeliveryState.SENDING, attempts=number
-        ).update(**fields)
-        DeliveryAttempt.objects.create(
-            delivery_id=delivery.pk,
-            number=number,
-            started_at=started_at,
-            duration_ms=result.duration_ms,
-            request_headers=_logged_headers(headers),
-            response_status=result.status,
-            response_headers=result.headers,
-            response_body=result.body.decode("utf-8", "replace"),
-            error=result.error[:500],
-            # "stale": our lease ran out and the row moved on; this result changes nothing.
-            outcome=decision.outcome if held else "stale",
+    fields: dict[str, object] = {
+        "lease_until": None,
+        "last_status": result.status,
+        "last_error": decision.reason[:500],
+    }
+    if decision.outcome == "retry":
+        queue_now = decision.delay <= COUNTDOWN_LIMIT_SECONDS
+        fields.update(
+            state=DeliveryState.PENDING,
+            next_attempt_at=next_at,
+            enqueued_at=next_at if queue_now else None,
         )
-        if held and not delivery.is_test:
-            _count_event_outcome(delivery.webhook_id, decision)
-        if held and decision.outcome == "retry" and decision.delay <= COUNTDOWN_LIMIT_SECONDS:
-            from webhooks.tasks import deliver
+    else:
+        fields.update(state=decision.outcome, completed_at=now)
+    held = Delivery.objects.filter(
+        pk=delivery.pk, state=DeliveryState.SENDING, attempts=number
+    ).update(**fields)
+    DeliveryAttempt.objects.create(
+        delivery_id=delivery.pk,
+        number=number,
+        started_at=started_at,
+        duration_ms=result.duration_ms,
+        request_headers=_logged_headers(headers),
+        response_status=result.status,
+        response_headers=result.headers,
+        response_body=result.body.decode("utf-8", "replace"),
+        error=result.error[:500],
+        # "stale": our lease ran out and the row moved on; this result changes nothing.
+        outcome=decision.outcome if held else "stale",
+    )
+    if held and not delivery.is_test:
+        _count_event_outcome(delivery.webhook_id, decision)
+    if held and decision.outcome == "retry" and decision.delay <= COUNTDOWN_LIMIT_SECONDS:
+        from webhooks.tasks import deliver
 
-            transaction.on_commit(
-                lambda: deliver.apply_async(
-                    kwargs={"delivery_id": delivery.pk}, countdown=decision.delay
-                ),
-                robust=True,
-            )
+        transaction.on_commit(
+            lambda: deliver.apply_async(
+                kwargs={"delivery_id": delivery.pk}, countdown=decision.delay
+            ),
+            robust=True,
+        )
     return decision.outcome if held else "stale"
 
 
@@ -309,6 +361,105 @@ def _count_event_outcome(webhook_id: int, decision: policy.Decision) -> None:
         )
 
 
+# --- drain: many deliveries per task ----------------------------------------------------------
+
+
+def _claim_due(limit: int, *, now: datetime) -> list[tuple[int, int]]:
+    """Claim up to `limit` due deliveries with one conditional UPDATE; [(id, attempt number)].
+
+    The same claim as delivery_attempt's (pending and due -> sending, attempts + 1, lease),
+    for a few rows at once. PostgreSQL skips rows another drain has locked; SQLite has one
+    writer at a time, so the statement is atomic there as it is.
+    """
+    connection = connections[router.db_for_write(Delivery)]
+    qn = connection.ops.quote_name
+    col = {f.name: qn(f.column) for f in Delivery._meta.concrete_fields}
+    table = qn(Delivery._meta.db_table)
+    due = f"{col['state']} = %s AND {col['next_attempt_at']} <= %s"
+    pick = (
+        f"SELECT {col['id']} FROM {table} WHERE {due} "  # noqa: S608
+        f"ORDER BY {col['next_attempt_at']}, {col['id']} LIMIT %s"
+    )
+    if connection.vendor == "postgresql":
+        # ANY(ARRAY(...)) runs the pick once; as `IN (subquery)` the planner may run it again
+        # per row and claim more than `limit` rows.
+        chosen = f"= ANY(ARRAY({pick} FOR UPDATE SKIP LOCKED))"
+    else:
+        chosen = f"IN ({pick})"  # SQLite: a non-correlated IN list is computed once
+    # Only quoted identifiers from the model are formatted in; every value is a parameter.
+    sql = (
+        f"UPDATE {table} SET {col['state']} = %s, {col['attempts']} = {col['attempts']} + 1, "  # noqa: S608
+        f"{col['round_attempts']} = {col['round_attempts']} + 1, {col['lease_until']} = %s "
+        f"WHERE {due} AND {col['id']} {chosen} RETURNING {col['id']}, {col['attempts']}"
+    )
+    at = connection.ops.adapt_datetimefield_value
+    lease = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+    pending = DeliveryState.PENDING.value
+    params = [DeliveryState.SENDING.value, at(lease), pending, at(now), pending, at(now), limit]
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(int(pk), int(number)) for pk, number in cursor.fetchall()]
+
+
+def deliveries_drain(
+    *,
+    seconds: float | None = None,
+    concurrency: int | None = None,
+    resolver: Resolver | None = None,
+) -> tuple[int, bool]:
+    """Send due deliveries until none is left or `seconds` ran out; (attempted, more left).
+
+    Claims only as many rows as there are idle sending threads, right before sending them,
+    so no claimed row waits behind a slow receiver while its lease runs. Results are
+    recorded by this thread as they come in, each batch in one transaction; a killed worker
+    leaves at most its in-flight rows `sending`, for the sweep to release after the lease.
+    """
+    budget = DRAIN_SECONDS if seconds is None else seconds
+    width = max(1, concurrency or getattr(settings, "WEBHOOK_SEND_CONCURRENCY", SEND_CONCURRENCY))
+    deadline = time.monotonic() + budget
+    in_flight: dict[Future[SendResult], _Sending] = {}
+    attempted = 0
+    claiming = True
+    more = False
+    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="webhook-send") as pool:
+        while True:
+            free = width - len(in_flight)
+            if claiming and free > 0:
+                if time.monotonic() >= deadline:
+                    claiming, more = False, True
+                else:
+                    now = timezone.now()
+                    claimed = _claim_due(free, now=now)
+                    claiming = bool(claimed)  # nothing due: finish what is in flight
+                    for sending in _prepare_claimed(claimed, now=now):
+                        in_flight[pool.submit(_send, sending, resolver)] = sending
+            if not in_flight:
+                if claiming:
+                    continue  # everything claimed was cancelled: look again
+                break
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            with transaction.atomic():
+                for future in done:
+                    _conclude(in_flight.pop(future), future.result())
+            attempted += len(done)
+    return attempted, more
+
+
+def _prepare_claimed(claimed: list[tuple[int, int]], *, now: datetime) -> list[_Sending]:
+    if not claimed:
+        return []
+    rows = Delivery.objects.select_related("webhook").in_bulk([pk for pk, _ in claimed])
+    out = []
+    for pk, number in claimed:
+        delivery = rows.get(pk)
+        if delivery is None:
+            continue  # its webhook was deleted just now (cascade): nothing to send
+        sending = _prepare(delivery, number, now=now)
+        if sending is not None:
+            out.append(sending)
+    return out
+
+
 # --- sweep ------------------------------------------------------------------------------------
 
 
@@ -318,8 +469,6 @@ def deliveries_sweep(*, now: datetime | None = None) -> tuple[int, int]:
     This is what makes delivery at-least-once across a killed worker or a lost queue: the
     table, not the broker, holds the schedule.
     """
-    from webhooks.tasks import deliver
-
     now = now or timezone.now()
     released = 0
     expired = Delivery.objects.filter(state=DeliveryState.SENDING, lease_until__lt=now).values_list(
@@ -354,6 +503,6 @@ def deliveries_sweep(*, now: datetime | None = None) -> tuple[int, int]:
     )
     if due:
         Delivery.objects.filter(pk__in=due).update(enqueued_at=now)
-        for delivery_id in due:
-            deliver.delay(delivery_id=delivery_id)
+        for _ in range(math.ceil(len(due) / DRAIN_BATCH)):
+            _enqueue_drain()
     return released, len(due)

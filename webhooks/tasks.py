@@ -18,8 +18,18 @@ def fan_out_event(*, kind: str, payload: dict, key: str) -> int:
 
 
 @shared_task
+def drain_deliveries() -> int:
+    """Send due deliveries, several at once, for up to DRAIN_SECONDS; then queue a
+    continuation if some may be left. Safe to run twice: every row is claimed first."""
+    attempted, more = dispatch.deliveries_drain()
+    if more:
+        drain_deliveries.delay()
+    return attempted
+
+
+@shared_task
 def deliver(*, delivery_id: int) -> str | None:
-    """One attempt at one delivery, if it is due and nobody else holds it."""
+    """One attempt at one delivery, if it is due and nobody else holds it (short retries)."""
     return dispatch.delivery_attempt(delivery_id=delivery_id)
 
 
