@@ -20,7 +20,7 @@ from repos.models import Repo
 from search.cards import CardMetadata
 from search.indexer import commit_metadata
 from search.models import RepoMetadata
-from search.selectors import RELATION_LABELS, derived_links, trending_list
+from search.selectors import RELATION_LABELS, card_metadata_get, derived_links, trending_list
 
 TRENDING_ON_HOME = 8
 
@@ -56,14 +56,14 @@ def info_fields(repos: Sequence[Repo], *, commit: str | None = None) -> dict[int
 
 
 def card_panel(request: HttpRequest, *, repo: Repo, can_write: bool = False) -> Panel | None:
-    meta = RepoMetadata.objects.filter(pk=repo.pk).first()
+    meta = card_metadata_get(user=request.user, repo=repo)
     if meta is None:
         return None
     relation = RELATION_LABELS.get(meta.base_model_relation, RELATION_LABELS["finetune"])[0]
     context = {
         "meta": meta,
         "relation_label": relation,
-        "derived": derived_links(user=request.user, repo=repo),
+        "derived": derived_links(user=request.user, repo=repo) if meta.derived_count else {},
         "warnings": meta.warnings if can_write else [],
         "list_url": "/datasets" if repo.kind == "dataset" else "/models",
         "task": meta.pipeline_tag if repo.kind == "model" else ", ".join(meta.task_categories),

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from repos.listing import RepoStats, repo_stats
 from repos.models import Repo
@@ -61,9 +62,33 @@ def trending_list(*, user: Viewer, kind: str, limit: int) -> ResultPage:
     return repo_search(user=user, query=query, size=limit, with_metadata=True)
 
 
+def _derived_tags(repo: Repo) -> dict[str, str]:
+    return {f"base_model:{rel}:{repo.full_name}": rel for rel in RELATION_LABELS}
+
+
+def card_metadata_get(*, user: Viewer, repo: Repo) -> RepoMetadata | None:
+    """The repo's index row, annotated with `derived_count`: how many readable repos name
+    it as their base model (one query, so the repo page stays within its query budget)."""
+    children = (
+        RepoTag.objects.filter(
+            tag__in=_derived_tags(repo),
+            repo_id__in=Repo.objects.visible_to(user).values("pk"),
+        )
+        .order_by()
+        .values("facet")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        RepoMetadata.objects.filter(pk=repo.pk)
+        .annotate(derived_count=Coalesce(Subquery(children[:1]), Value(0)))
+        .first()
+    )
+
+
 def derived_links(*, user: Viewer, repo: Repo) -> dict[str, Any]:
     """Readable repos built on `repo`, per relation: {relation: {label, count, repos}}."""
-    tags = {f"base_model:{rel}:{repo.full_name}": rel for rel in RELATION_LABELS}
+    tags = _derived_tags(repo)
     visible = Repo.objects.visible_to(user).values("pk")
     counts = (
         RepoTag.objects.filter(tag__in=tags, repo_id__in=visible)

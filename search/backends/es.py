@@ -43,6 +43,7 @@ from elasticsearch.dsl import (
 from elasticsearch.dsl import Q as EsQ
 from elasticsearch.dsl.query import Query
 
+from orgs.permissions import readable_scope
 from repos.listing import DATE_KEYS, decode_cursor, encode_cursor
 from repos.models import Repo
 from search.backends.base import (
@@ -150,15 +151,18 @@ def document(repo: Repo, meta: RepoMetadata | None) -> dict[str, Any]:
 
 def visibility(user: Viewer) -> Query | None:
     """Public repos, or the viewer's own: the same rule as `Repo.objects.visible_to`."""
-    if getattr(user, "is_superuser", False):
+    scope = readable_scope(user)  # type: ignore[arg-type]  # orgs and teams (orgs/permissions)
+    if scope is None:
         return None
-    if not getattr(user, "is_authenticated", False):
+    namespace_ids, repo_ids = scope
+    if not namespace_ids and not repo_ids:
         return EsQ("term", private=False)
-    return EsQ(
-        "bool",
-        should=[EsQ("term", private=False), EsQ("term", owner_id=user.namespace_id)],
-        minimum_should_match=1,
-    )
+    should = [EsQ("term", private=False)]
+    if namespace_ids:
+        should.append(EsQ("terms", owner_id=namespace_ids))
+    if repo_ids:
+        should.append(EsQ("terms", repo_id=repo_ids))
+    return EsQ("bool", should=should, minimum_should_match=1)
 
 
 def _wildcard_literal(term: str) -> str:
