@@ -43,7 +43,6 @@ from elasticsearch.dsl import (
 from elasticsearch.dsl import Q as EsQ
 from elasticsearch.dsl.query import Query
 
-from orgs.permissions import readable_scope
 from repos.listing import DATE_KEYS, decode_cursor, encode_cursor
 from repos.models import Repo
 from search.backends.base import (
@@ -151,18 +150,15 @@ def document(repo: Repo, meta: RepoMetadata | None) -> dict[str, Any]:
 
 def visibility(user: Viewer) -> Query | None:
     """Public repos, or the viewer's own: the same rule as `Repo.objects.visible_to`."""
-    scope = readable_scope(user)  # type: ignore[arg-type]  # orgs and teams (orgs/permissions)
-    if scope is None:
+    if getattr(user, "is_superuser", False):
         return None
-    namespace_ids, repo_ids = scope
-    if not namespace_ids and not repo_ids:
+    if not getattr(user, "is_authenticated", False):
         return EsQ("term", private=False)
-    should = [EsQ("term", private=False)]
-    if namespace_ids:
-        should.append(EsQ("terms", owner_id=namespace_ids))
-    if repo_ids:
-        should.append(EsQ("terms", repo_id=repo_ids))
-    return EsQ("bool", should=should, minimum_should_match=1)
+    return EsQ(
+        "bool",
+        should=[EsQ("term", private=False), EsQ("term", owner_id=user.namespace_id)],
+        minimum_should_match=1,
+    )
 
 
 def _wildcard_literal(term: str) -> str:

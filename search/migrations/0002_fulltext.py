@@ -47,8 +47,16 @@ POSTGRES = [
                 regexp_replace(coalesce(card_text, ''), '[^[:alnum:]]+', ' ', 'g')), 'C')
         ) STORED""",
     "CREATE INDEX search_meta_vector ON search_repometadata USING GIN (search_vector)",
+    # Names alone, for suggestions as you type: a weight-restricted prefix query on the
+    # combined vector cannot use the GIN index selectively (every card word is a candidate).
+    """ALTER TABLE search_repometadata ADD COLUMN search_names tsvector
+        GENERATED ALWAYS AS (to_tsvector('simple'::regconfig,
+            regexp_replace(coalesce(full_id, ''), '[^[:alnum:]]+', ' ', 'g'))) STORED""",
+    "CREATE INDEX search_meta_names ON search_repometadata USING GIN (search_names)",
 ]
 POSTGRES_REVERSE = [
+    "DROP INDEX IF EXISTS search_meta_names",
+    "ALTER TABLE search_repometadata DROP COLUMN IF EXISTS search_names",
     "DROP INDEX IF EXISTS search_meta_vector",
     "ALTER TABLE search_repometadata DROP COLUMN IF EXISTS search_vector",
 ]

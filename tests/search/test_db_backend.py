@@ -28,5 +28,7 @@ def test_fulltext_sql_binds_words_and_prefixes_the_last() -> None:
     _, names = fulltext_sql(["ba"], names_only=True, vendor="sqlite")
     assert names == ['full_id : "ba"*']
     sql, params = fulltext_sql(["bert", "ba"], names_only=True, vendor="postgresql")
-    assert "to_tsquery('simple', %s)" in sql
-    assert params == ["'bert':A & 'ba':*A"]
+    assert "search_names @@ to_tsquery('simple', %s)" in sql
+    assert params == ["'bert' & 'ba':*"]
+    sql, _ = fulltext_sql(["bert"], names_only=False, vendor="postgresql")
+    assert "search_vector @@" in sql
