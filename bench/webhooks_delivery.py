@@ -7,7 +7,7 @@
   resolve + SSRF check, new TCP connection, POST, record the attempt and the outcome.
 - Latency: `git push` of one commit to a repo watched by a webhook; the time from starting
   the push to the signed request arriving (event outbox -> dispatch task -> fan-out task ->
-  delivery task), p50/p99 over K pushes. The hub runs `hubforge serve --no-worker` plus the
+  drain task), p50/p99 over K pushes. The hub runs `hubforge serve --no-worker` plus the
   same single worker process (with beat).
 
 Embedded profile by default (SQLite + the persisted SQLite broker). Production profile:
