@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
+from orgs.api import orgs as orgs_api  # --- orgs and access requests ---
 from orgs.api.views import WhoamiApi
+from repos.api import access_requests as access_api  # --- orgs and access requests ---
 from repos.api import commit as commit_api  # --- write side ---
 from repos.api import info as info_api
 from repos.api import refs_write
@@ -83,6 +85,43 @@ urlpatterns = [
     re_path(rf"^{API_REPO}/likers$", RepoLikersApi.as_view(), name="repo-likers"),
     path("api/users/<str:username>/likes", UserLikesApi.as_view(), name="user-likes"),
     # --- end lifecycle, listing, likes ---
+    # --- orgs and access requests ---
+    # get_organization_overview, list_organization_members (contract 1.1); our org API
+    path("api/organizations/new", orgs_api.OrgCreateApi.as_view(), name="org-create"),
+    path("api/organizations/<str:name>/overview", orgs_api.OrgOverviewApi.as_view(),
+         name="org-overview"),
+    path("api/organizations/<str:name>/settings", orgs_api.OrgSettingsApi.as_view(),
+         name="org-settings"),
+    path("api/organizations/<str:name>/members", orgs_api.OrgMemberListApi.as_view(),
+         name="org-members"),
+    path("api/organizations/<str:name>/members/<str:username>", orgs_api.OrgMemberApi.as_view(),
+         name="org-member"),
+    path("api/organizations/<str:name>/leave", orgs_api.OrgLeaveApi.as_view(), name="org-leave"),
+    path("api/organizations/<str:name>/invitations", orgs_api.OrgInvitationCreateApi.as_view(),
+         name="org-invite"),
+    re_path(r"^api/invitations/(?P<token>[A-Za-z0-9_-]+)/(?P<answer>accept|decline)$",
+            orgs_api.InvitationAnswerApi.as_view(), name="invitation-answer"),
+    path("api/organizations/<str:name>/teams", orgs_api.OrgTeamListApi.as_view(),
+         name="org-teams"),
+    path("api/organizations/<str:name>/teams/<str:team>", orgs_api.OrgTeamApi.as_view(),
+         name="org-team"),
+    path("api/organizations/<str:name>/teams/<str:team>/members/<str:username>",
+         orgs_api.OrgTeamMemberApi.as_view(), name="org-team-member"),
+    re_path(r"^api/organizations/(?P<name>[^/]+)/teams/(?P<team>[^/]+)/repos/"
+            r"(?P<plural>models|datasets)/(?P<repo>[^/]+)$",
+            access_api.TeamRepoApi.as_view(), name="org-team-repo"),
+    # list_*_access_requests; accept/reject/cancel_access_request; grant_access (1.9)
+    re_path(rf"^{API_REPO}/user-access-request/(?P<status>pending|accepted|rejected)$",
+            access_api.AccessRequestListApi.as_view(), name="access-request-list"),
+    re_path(rf"^{API_REPO}/user-access-request/handle$",
+            access_api.AccessRequestHandleApi.as_view(), name="access-request-handle"),
+    re_path(rf"^{API_REPO}/user-access-request/grant$",
+            access_api.AccessRequestGrantApi.as_view(), name="access-request-grant"),
+    re_path(rf"^{API_REPO}/ask-access$", access_api.AccessRequestCreateApi.as_view(),
+            name="access-request-create"),
+    # the request form on a gated repo's page
+    re_path(rf"^{REPO}/ask-access$", _kinded(access_api.ask_access), name="ask-access"),
+    # --- end orgs and access requests ---
     # Git LFS transfers through signed hrefs (the batch API hands them out).
     path("api/lfs/objects/<str:oid>", lfs_api.object_transfer, name="lfs-object"),
     path("api/lfs/verify", lfs_api.verify, name="lfs-verify"),

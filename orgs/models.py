@@ -173,3 +173,128 @@ class AuditEvent(models.Model):
 
 
 # --- end of tokens and audit log -------------------------------------------------------------
+
+
+# --- organizations, members, invitations, teams ---------------------------------------------
+
+
+class OrgRole(models.TextChoices):
+    """Roles as on the public hub: read < contributor < write < admin.
+
+    A contributor reads every repo of the org, creates repos in it and writes to the repos it
+    created; write writes to all of them; admin also manages members, teams and settings.
+    """
+
+    READ = "read"
+    CONTRIBUTOR = "contributor"
+    WRITE = "write"
+    ADMIN = "admin"
+
+
+class TeamRole(models.TextChoices):
+    """What a team member may do on the team's repos (and nothing else of the org)."""
+
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+
+class Organization(models.Model):
+    """An organization: a namespace that people share through memberships and teams."""
+
+    namespace = models.OneToOneField(Namespace, on_delete=models.PROTECT, related_name="org")
+    fullname = models.CharField(max_length=120, blank=True)
+    # A file name under DATA_DIR/avatars; empty: a generated initials SVG.
+    avatar = models.CharField(max_length=80, blank=True, default="")
+    default_private = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.namespace.name
+
+    @property
+    def name(self) -> str:
+        return self.namespace.name
+
+    @property
+    def display_name(self) -> str:
+        return self.fullname or self.namespace.name
+
+    @property
+    def avatar_url(self) -> str:
+        return f"/organizations/{self.namespace.name}/avatar"
+
+
+class Membership(models.Model):
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=OrgRole.choices, default=OrgRole.READ)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("org", "user", name="membership_org_user_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.org_id}:{self.role}"
+
+
+class Invitation(models.Model):
+    """An invitation to join an org, to a user by name or to an email address."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ACCEPTED = "accepted"
+        DECLINED = "declined"
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    invitee = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(blank=True, default="")
+    role = models.CharField(max_length=16, choices=OrgRole.choices, default=OrgRole.READ)
+    token = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} to {self.org_id} ({self.status})"
+
+
+class Team(models.Model):
+    """A resource group: its members get their team role on the team's repos only.
+
+    The repos are linked from the repos app (repos.TeamRepo, related name `repo_links`),
+    since orgs cannot import repos.
+    """
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(max_length=64)
+    description = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("org", Lower("name"), name="team_org_name_ci_unique")
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMember(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="team_memberships")
+    role = models.CharField(max_length=16, choices=TeamRole.choices, default=TeamRole.READ)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("team", "user", name="team_member_unique")]
+
+
+# --- end of organizations, members, invitations, teams --------------------------------------

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from django.contrib.auth.models import AnonymousUser
 
 from orgs import tokens
-from orgs.models import Namespace, User
+from orgs.models import Membership, Namespace, TeamMember, User
 
 
 class Action(enum.Enum):
@@ -91,14 +93,20 @@ def can_manage_webhooks(user: User | AnonymousUser, *, write: bool) -> bool:
 
 
 def namespace_role(user: User | AnonymousUser, namespace_id: int) -> Action | None:
-    """The strongest action the user holds on everything a namespace owns (no token limit)."""
+    """The strongest action the user holds on everything a namespace owns (no token limit).
+
+    Their own namespace and, for site admins, every one: ADMIN. An organization: the
+    member's role (read and contributor -> READ, write -> WRITE, admin -> ADMIN). Team
+    grants cover single repos, so they are not a namespace role (see `repo_role`).
+    """
     if not user.is_authenticated:
         return None
     if user.is_superuser:
         return Action.ADMIN
     if getattr(user, "namespace_id", None) == namespace_id:
         return Action.ADMIN
-    return None
+    org_role = grants_for(user).org_roles.get(namespace_id)  # type: ignore[arg-type]
+    return _ORG_ACTION.get(org_role) if org_role else None
 
 
 _RANK = {Action.READ: 1, Action.WRITE: 2, Action.ADMIN: 3}
@@ -112,25 +120,28 @@ def can(user: User | AnonymousUser, action: Action, resource: Guarded) -> bool:
         return False
     if not _token_allows(user, action, resource):  # type: ignore[arg-type]
         return False
-    role = namespace_role(user, resource.owner_id)
+    role = repo_role(user, resource)
     return role is not None and _RANK[role] >= _RANK[action]
 
 
 def can_write_namespace(user: User | AnonymousUser, namespace: Namespace) -> bool:
-    """May `user` create repos under `namespace`?"""
+    """May `user` create repos under `namespace`? Org contributors may, as writers do."""
     if not user.is_authenticated or not token_permits(
         user, tokens.REPOS_CREATE, namespace_id=namespace.pk
     ):
         return False
     role = namespace_role(user, namespace.pk)
-    return role is not None and _RANK[role] >= _RANK[Action.WRITE]
+    if role is not None and _RANK[role] >= _RANK[Action.WRITE]:
+        return True
+    return grants_for(user).org_roles.get(namespace.pk) == "contributor"  # type: ignore[arg-type]
 
 
 def can_download(user: User | AnonymousUser, resource: Guarded) -> bool:
     """May `user` fetch the files of `resource`? Gated repos need more than read access.
 
     Metadata of a gated repo stays readable by everyone (as on the public hub); its files
-    are for those with write access to it (and, once access requests exist, approved users).
+    are for those with a role on it (namespace, org membership or team) and for users whose
+    access request was accepted.
     """
     if not can(user, Action.READ, resource):
         return False
@@ -138,5 +149,107 @@ def can_download(user: User | AnonymousUser, resource: Guarded) -> bool:
         return True
     if not user.is_authenticated:
         return False
-    role = namespace_role(user, resource.owner_id)
-    return role is not None
+    if repo_role(user, resource) is not None:
+        return True
+    return getattr(resource, "pk", None) in grants_for(user).accepted_repo_ids  # type: ignore[arg-type]
+
+
+# --- organizations and teams: who holds which role where ------------------------------------
+
+_ORG_ACTION = {
+    "read": Action.READ,
+    "contributor": Action.READ,
+    "write": Action.WRITE,
+    "admin": Action.ADMIN,
+}
+_TEAM_ACTION = {"read": Action.READ, "write": Action.WRITE, "admin": Action.ADMIN}
+
+
+@dataclass(frozen=True)
+class Grants:
+    """Everything that gives a user rights beyond its own namespace, loaded once per user
+    object (that is, once per request): org roles by namespace id, team roles by repo id,
+    and the gated repos whose access request was accepted."""
+
+    org_roles: dict[int, str] = field(default_factory=dict)
+    team_repo_roles: dict[int, Action] = field(default_factory=dict)
+    accepted_repo_ids: frozenset[int] = frozenset()
+
+    @property
+    def namespace_ids(self) -> list[int]:
+        return list(self.org_roles)
+
+
+# repos registers the query for accepted access requests (orgs cannot import repos):
+# user -> ids of the gated repos the user may download through an accepted request.
+AcceptedRepos = Callable[[User], Iterable[int]]
+_accepted_repos: AcceptedRepos | None = None
+
+
+def register_accepted_repos(lookup: AcceptedRepos) -> None:
+    global _accepted_repos  # set once, by repos' AppConfig.ready
+    _accepted_repos = lookup
+
+
+_GRANTS_ATTR = "_hub_grants"
+
+
+def grants_for(user: User) -> Grants:
+    """The user's grants, cached on the user object (per request: each request loads its
+    user afresh). Three small queries the first time, none after."""
+    cached = getattr(user, _GRANTS_ATTR, None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    org_roles = dict(
+        Membership.objects.filter(user_id=user.pk).values_list("org__namespace_id", "role")
+    )
+    team_roles: dict[int, Action] = {}
+    rows = TeamMember.objects.filter(user_id=user.pk, team__repo_links__isnull=False).values_list(
+        "team__repo_links__repo_id", "role"
+    )
+    for repo_id, role in rows:
+        action = _TEAM_ACTION[role]
+        if repo_id not in team_roles or _RANK[action] > _RANK[team_roles[repo_id]]:
+            team_roles[repo_id] = action
+    accepted = frozenset(_accepted_repos(user)) if _accepted_repos else frozenset()
+    grants = Grants(org_roles=org_roles, team_repo_roles=team_roles, accepted_repo_ids=accepted)
+    setattr(user, _GRANTS_ATTR, grants)
+    return grants
+
+
+def forget_grants(user: User | AnonymousUser) -> None:
+    """Drop the cached grants (after a change to this user's memberships in-process)."""
+    if hasattr(user, _GRANTS_ATTR):
+        delattr(user, _GRANTS_ATTR)
+
+
+def repo_role(user: User | AnonymousUser, resource: Guarded) -> Action | None:
+    """The strongest action `user` holds on one repo (no token limit): its namespace role,
+    write for a contributor on a repo it created, and its teams' roles on the repo."""
+    if not user.is_authenticated:
+        return None
+    best = namespace_role(user, resource.owner_id)
+    if best is Action.ADMIN:
+        return best
+    grants = grants_for(user)  # type: ignore[arg-type]
+    if (
+        grants.org_roles.get(resource.owner_id) == "contributor"
+        and getattr(resource, "created_by_id", None) == user.pk
+    ):
+        best = Action.WRITE
+    team = grants.team_repo_roles.get(getattr(resource, "pk", None))  # type: ignore[arg-type]
+    if team is not None and (best is None or _RANK[team] > _RANK[best]):
+        best = team
+    return best
+
+
+def readable_scope(user: User | AnonymousUser) -> tuple[list[int], list[int]] | None:
+    """(namespace ids, repo ids) whose private repos `user` may read; None: every repo
+    (site admins). Listings turn it into one SQL condition (Repo.objects.visible_to)."""
+    if getattr(user, "is_superuser", False):
+        return None
+    if not user.is_authenticated:
+        return [], []
+    grants = grants_for(user)  # type: ignore[arg-type]
+    namespaces = [user.namespace_id, *grants.org_roles]  # type: ignore[union-attr]
+    return [n for n in namespaces if n is not None], list(grants.team_repo_roles)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from orgs import views
+from orgs import org_views, views
 
 app_name = "orgs"
 urlpatterns = [
@@ -16,6 +16,18 @@ urlpatterns = [
     path("settings/tokens/<int:token_id>/revoke", views.token_delete, name="token-revoke"),
     path("settings/audit", views.audit_mine, name="audit"),
     path("settings/audit/export", views.audit_mine_export, name="audit-export"),
+    # --- organizations ---
+    path("organizations/new", org_views.org_new, name="org-new"),
+    path("organizations/<str:name>/settings", org_views.org_settings, name="org-settings"),
+    path("organizations/<str:name>/leave", org_views.org_leave, name="org-leave"),
+    path("organizations/<str:name>/avatar", org_views.org_avatar, name="org-avatar"),
+    path(
+        "organizations/<str:name>/invitations/<str:token>",
+        org_views.invitation_page,
+        name="org-invitation",
+    ),
+    path("settings/organizations", org_views.my_orgs, name="my-orgs"),
+    # --- end organizations ---
     path("_/audit", views.audit_site, name="site-audit"),
     path("_/audit/export", views.audit_site_export, name="site-audit-export"),
 ]

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from orgs.models import Namespace, User
+from orgs.permissions import readable_scope
 
 
 class RepoKind(models.TextChoices):
@@ -28,12 +29,18 @@ def _new_storage_key() -> str:
 
 class RepoQuerySet(models.QuerySet["Repo"]):
     def visible_to(self, user: User | object) -> RepoQuerySet:
-        """Public repos, plus private ones the user may read."""
-        if getattr(user, "is_superuser", False):
+        """Public repos, plus private ones the user may read: one SQL condition, from the
+        user's grants (its namespace, its orgs, its teams' repos; loaded once per request)."""
+        scope = readable_scope(user)  # type: ignore[arg-type]
+        if scope is None:
             return self
-        if not getattr(user, "is_authenticated", False):
-            return self.filter(private=False)
-        return self.filter(models.Q(private=False) | models.Q(owner_id=user.namespace_id))  # type: ignore[attr-defined]
+        namespace_ids, repo_ids = scope
+        condition = models.Q(private=False)
+        if namespace_ids:
+            condition |= models.Q(owner_id__in=namespace_ids)
+        if repo_ids:
+            condition |= models.Q(pk__in=repo_ids)
+        return self.filter(condition)
 
 
 class Repo(models.Model):
@@ -178,3 +185,56 @@ class DownloadDay(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint("repo", "day", name="download_day_repo_unique")]
+
+
+# --- orgs and access requests: team repos, gated access -------------------------------------
+
+
+class TeamRepo(models.Model):
+    """A repo of a team (resource group): the team's members get their team role on it."""
+
+    team = models.ForeignKey("orgs.Team", on_delete=models.CASCADE, related_name="repo_links")
+    repo = models.ForeignKey(Repo, on_delete=models.CASCADE, related_name="team_links")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("team", "repo", name="team_repo_unique")]
+
+
+class GateSettings(models.Model):
+    """The optional questions a gated repo asks of those who request access."""
+
+    repo = models.OneToOneField(Repo, on_delete=models.CASCADE, primary_key=True,
+                                related_name="gate")
+    questions = models.JSONField(default=list, blank=True)  # field names, in order
+
+
+class AccessRequest(models.Model):
+    """A user's request to download a gated repo's files (one per user and repo)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ACCEPTED = "accepted"
+        REJECTED = "rejected"
+
+    repo = models.ForeignKey(Repo, on_delete=models.CASCADE, related_name="access_requests")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_requests")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    fields = models.JSONField(default=dict, blank=True)
+    rejection_reason = models.CharField(max_length=500, blank=True, default="")
+    granted = models.BooleanField(default=False)  # granted by a maintainer, not requested
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    handled_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("repo", "user", name="access_request_repo_user_unique")
+        ]
+        indexes = [models.Index(fields=["repo", "status", "-created_at"])]
+        ordering = ["-created_at", "-pk"]
+
+
+# --- end of orgs and access requests ---------------------------------------------------------

@@ -16,6 +16,7 @@ from common.errors import (
 from orgs.audit import audit_log
 from orgs.models import Namespace, User
 from orgs.names import validate_repo_name
+from orgs.org_selectors import org_default_private
 from orgs.permissions import Action, can, can_write_namespace
 from repos import events
 from repos.git.store import git_store, signature
@@ -50,11 +51,12 @@ def repo_create(
     namespace: str | None,
     name: str,
     kind: str = RepoKind.MODEL,
-    private: bool = False,
+    private: bool | None = None,
 ) -> Repo:
     """Create the row and the bare repo with its initial commit; publish RepoCreated.
 
-    ConflictError (409) when the name is taken in that namespace, ignoring case.
+    ConflictError (409) when the name is taken in that namespace, ignoring case. `private`
+    None: the owner's default (an org may make new repos private by default).
     """
     if kind not in RepoKind.values:
         raise BadRequestError(f"Invalid repo type {kind!r}: use 'model' or 'dataset'.")
@@ -62,6 +64,8 @@ def repo_create(
     owner = namespace_for_write(actor=actor, name=namespace)
     if not can_write_namespace(actor, owner):
         raise PermissionDeniedError("Your token cannot create repositories (read-only).")
+    if private is None:  # --- orgs and access requests: an org's default visibility ---
+        private = org_default_private(namespace=owner)
     repo = Repo(owner=owner, name=name, kind=kind, private=private, created_by=actor)
     try:
         with transaction.atomic():

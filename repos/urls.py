@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path, re_path
 
-from repos import views
+from repos import org_views, views
 from repos.models import RepoKind
 
 app_name = "repos"
@@ -31,6 +31,8 @@ def _repo_pages(prefix: str, kind: str) -> list[URLPattern]:
         re_path(rf"{repo}/like$", views.repo_like, k, name=f"{kind}-like"),
         re_path(rf"{repo}/settings$", views.repo_settings, k, name=f"{kind}-settings"),
         re_path(rf"{repo}/upload$", views.repo_upload, k, name=f"{kind}-upload"),
+        re_path(rf"{repo}/access-requests$", org_views.access_requests_page, k,
+                name=f"{kind}-access-requests"),  # --- orgs and access requests ---
     ]
 
 
@@ -38,6 +40,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("new", views.repo_new, {"kind": RepoKind.MODEL}, name="new-model"),
     path("new-dataset", views.repo_new, {"kind": RepoKind.DATASET}, name="new-dataset"),
+    path("organizations/<str:name>/teams/<str:team>/repos", org_views.team_repos,
+         name="team-repos"),  # --- orgs and access requests ---
     *_repo_pages("datasets/", RepoKind.DATASET),
     *_repo_pages("", RepoKind.MODEL),
     re_path(rf"^{NAMESPACE}$", views.profile, name="profile"),

@@ -27,7 +27,9 @@ from common.errors import (
     PermissionDeniedError,
     RepoNotFoundError,
 )
+from orgs.org_selectors import namespaces_for_create
 from repos import pages
+from repos.access_requests import gate_questions, gate_questions_set, gate_status_get
 from repos.commits import branch_create, branch_delete, tag_create, tag_delete
 from repos.extensions import panels
 from repos.models import Repo, RepoKind
@@ -105,9 +107,14 @@ def profile(request: HttpRequest, namespace: str) -> HttpResponse:
     page = pages.profile_get(viewer=request.user, name=namespace)
     models = [r for r in page.repos if r.kind == RepoKind.MODEL]
     datasets = [r for r in page.repos if r.kind == RepoKind.DATASET]
-    return render(
-        request, "repos/profile.html", {"page": page, "models": models, "datasets": datasets}
-    )
+    context = {"page": page, "models": models, "datasets": datasets}
+    if page.namespace.kind == "org":  # --- orgs: an organization's page ---
+        from orgs.org_services import org_get
+        from orgs.org_views import org_profile_context
+
+        context.update(org_profile_context(request, org_get(name=page.namespace.name)))
+        return render(request, "orgs/profile.html", context)
+    return render(request, "repos/profile.html", context)
 
 
 # --- new repo ---------------------------------------------------------------------------------
@@ -122,9 +129,10 @@ class RepoNewForm(forms.Form):
     visibility = forms.ChoiceField(
         choices=[
             ("public", "Public: anyone can see and clone this repository"),
-            ("private", "Private: only you can see and clone it"),
+            ("private", "Private: only you (and the organization's members) can see it"),
+            ("default", "The owner's default (an organization may make new repos private)"),
         ],
-        initial="public",
+        initial="default",
         widget=forms.RadioSelect,
     )
 
@@ -136,10 +144,13 @@ class RepoNewForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "POST"])
 def repo_new(request: HttpRequest, kind: str) -> HttpResponse:
-    # Organizations come later; for now a user creates repos in their own namespace.
-    owners = [request.user.namespace.name]
+    # The user's namespace and the orgs where it may create repos (--- orgs ---).
+    owners = namespaces_for_create(user=request.user)
+    wanted = request.GET.get("owner")
     form = RepoNewForm(
-        request.POST or None, owners=owners, initial={"kind": kind, "owner": owners[0]}
+        request.POST or None,
+        owners=owners,
+        initial={"kind": kind, "owner": wanted if wanted in owners else owners[0]},
     )
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -149,7 +160,7 @@ def repo_new(request: HttpRequest, kind: str) -> HttpResponse:
                 namespace=d["owner"],
                 name=d["name"].strip(),
                 kind=d["kind"],
-                private=d["visibility"] == "private",
+                private=None if d["visibility"] == "default" else d["visibility"] == "private",
             )
         except (BadRequestError, ConflictError) as exc:
             form.add_error("name", exc.message)
@@ -174,6 +185,7 @@ def repo_card(request: HttpRequest, kind: str, namespace: str, name: str) -> Htt
     # Sidebars from other apps (search's card metadata): repos/extensions.py.
     can_write = context["header"].can_write
     context["panels"] = panels("repo_card", request, repo=repo, can_write=can_write)
+    context["gate"] = gate_status_get(repo=repo, viewer=request.user)  # --- orgs: gating ---
     return render(request, "repos/card.html", context)
 
 
@@ -417,6 +429,11 @@ def repo_settings(request: HttpRequest, kind: str, namespace: str, name: str) ->
                 )
                 messages.success(request, "Settings saved.")
                 return redirect(f"/{repo.url_path}/settings")
+        elif action == "questions":  # --- orgs and access requests: gate questions ---
+            lines = request.POST.get("questions", "").splitlines()
+            gate_questions_set(actor=request.user, repo=repo, questions=lines)
+            messages.success(request, "Access request questions saved.")
+            return redirect(f"/{repo.url_path}/settings")
         elif action == "rename":
             rename = RepoRenameForm(request.POST)
             if rename.is_valid():
@@ -450,6 +467,7 @@ def repo_settings(request: HttpRequest, kind: str, namespace: str, name: str) ->
         visibility_form=visibility,
         rename_form=rename,
         delete_form=delete,
+        gate_questions="\n".join(gate_questions(repo=repo)),
     )
     return render(request, "repos/settings.html", context)
 

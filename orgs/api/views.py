@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.errors import AuthenticationError
+from orgs.api.orgs import whoami_orgs
 from orgs.tokens import scopes_as_hf
 
 
@@ -49,7 +50,7 @@ class WhoamiApi(APIView):
                 "isPro": False,
                 "canPay": False,
                 "avatarUrl": "",
-                "orgs": [],
+                "orgs": whoami_orgs(user),  # --- orgs: name, fullname, roleInOrg ---
                 "auth": auth,
             }
         )

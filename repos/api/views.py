@@ -14,14 +14,16 @@ from repos.selectors import repo_get, repo_lookup
 from repos.services import repo_create, repo_delete
 
 
-def _private_from(data: dict) -> bool:
-    """`visibility` (clients >= 1.8) or the legacy `private` bool."""
+def _private_from(data: dict) -> bool | None:
+    """`visibility` (clients >= 1.8) or the legacy `private` bool; None when the request
+    says neither (the owner's default applies: an org may default to private)."""
     visibility = data.get("visibility")
     if visibility is not None:
         if visibility not in ("public", "private"):
             raise BadRequestError("visibility must be 'public' or 'private'.")
         return visibility == "private"
-    return bool(data.get("private") or False)
+    private = data.get("private")
+    return None if private is None else bool(private)
 
 
 class RepoCreateApi(APIView):

@@ -22,6 +22,7 @@ from common.errors import AuthenticationError, HubError, PayloadTooLargeError
 from common.http import error_response
 from common.streams import iter_gunzip, iter_wsgi_input
 from orgs.permissions import Action
+from repos.access_requests import require_download
 from repos.git.hooks import HookCall, Verdict, hook_server, hooks_dir, reported_ok_refs
 from repos.git.policy import check_push, record_push
 from repos.git.store import git_store
@@ -90,7 +91,9 @@ def _authorize(request: HttpRequest, *, kind: str, namespace: str, name: str, se
         return repo_get(
             user=request.user, kind=kind, namespace=namespace, name=name, action=Action.WRITE
         )
-    return repo_get(user=request.user, kind=kind, namespace=namespace, name=name)
+    repo = repo_get(user=request.user, kind=kind, namespace=namespace, name=name)
+    require_download(request.user, repo)  # a gated repo's files: accepted requests only
+    return repo
 
 
 def _pkt_line(data: bytes) -> bytes:

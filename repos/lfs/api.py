@@ -27,6 +27,7 @@ from common.errors import (
 )
 from common.streams import iter_file, iter_wsgi_input, prefetch
 from orgs.permissions import Action, can
+from repos.access_requests import require_download
 from repos.lfs import multipart
 from repos.lfs.store import Oid, object_store
 from repos.models import LfsLink, LfsLock, Repo, public_base_url
@@ -157,6 +158,8 @@ def batch(request: HttpRequest, kind: str, namespace: str, name: str) -> HttpRes
         if action is Action.WRITE and not request.user.is_authenticated:
             raise AuthenticationError("Authentication required to upload.")
         repo = repo_get(user=request.user, kind=kind, namespace=namespace, name=name, action=action)
+        if operation == "download":
+            require_download(request.user, repo)  # gated repos: accepted requests only
     except HubError as exc:
         return _hub_error(exc)
 

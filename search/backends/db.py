@@ -21,6 +21,7 @@ from django.db.models import Count, F, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat, Lower
 
+from orgs.permissions import readable_scope
 from repos.listing import decode_cursor, encode_cursor
 from search.backends.base import (
     FACETS,
@@ -46,11 +47,16 @@ def visible(user: Viewer) -> Q:
     Written against the join, not as `repo__in=<subquery>`, so the database can walk a sort
     index and stop after one page; tests/search/suite.py pins both to the same answers.
     """
-    if getattr(user, "is_superuser", False):
+    scope = readable_scope(user)  # type: ignore[arg-type]  # orgs and teams (orgs/permissions)
+    if scope is None:
         return Q()
-    if not getattr(user, "is_authenticated", False):
-        return Q(repo__private=False)
-    return Q(repo__private=False) | Q(repo__owner_id=user.namespace_id)  # type: ignore[union-attr]
+    namespace_ids, repo_ids = scope
+    condition = Q(repo__private=False)
+    if namespace_ids:
+        condition |= Q(repo__owner_id__in=namespace_ids)
+    if repo_ids:
+        condition |= Q(repo_id__in=repo_ids)
+    return condition
 
 
 def fulltext_sql(terms: list[str], *, names_only: bool, vendor: str) -> tuple[str, list[str]]:

@@ -43,6 +43,7 @@ from elasticsearch.dsl import (
 from elasticsearch.dsl import Q as EsQ
 from elasticsearch.dsl.query import Query
 
+from orgs.permissions import readable_scope
 from repos.listing import DATE_KEYS, decode_cursor, encode_cursor
 from repos.models import Repo
 from search.backends.base import (
@@ -150,15 +151,19 @@ def document(repo: Repo, meta: RepoMetadata | None) -> dict[str, Any]:
 
 def visibility(user: Viewer) -> Query | None:
     """Public repos, or the viewer's own: the same rule as `Repo.objects.visible_to`."""
-    if getattr(user, "is_superuser", False):
+    scope = readable_scope(user)  # type: ignore[arg-type]  # orgs and teams (orgs/permissions)
+    if scope is None:
         return None
-    if not getattr(user, "is_authenticated", False):
+    namespace_ids, repo_ids = scope
+    if not namespace_ids and not repo_ids:
         return EsQ("term", private=False)
-    return EsQ(
-        "bool",
-        should=[EsQ("term", private=False), EsQ("term", owner_id=user.namespace_id)],
-        minimum_should_match=1,
-    )
+    should = [EsQ("term", private=False)]
+    for field_name, ids in (("owner_id", namespace_ids), ("repo_id", repo_ids)):
+        if len(ids) == 1:
+            should.append(EsQ("term", **{field_name: ids[0]}))
+        elif ids:
+            should.append(EsQ("terms", **{field_name: ids}))
+    return EsQ("bool", should=should, minimum_should_match=1)
 
 
 def _wildcard_literal(term: str) -> str:
