@@ -36,7 +36,8 @@ from orgs.models import AuditEvent, Namespace, User
 
 USER_AGENT_MAX = 200
 
-# The verbs recorded so far; others may be added by the service that records them.
+# Every verb a service records (the filter's suggestions; tests/orgs/test_org_audit.py checks
+# that each org.* and repo.access.* verb recorded is listed). A new verb goes here too.
 VERBS = (
     "user.login",
     "user.login_failed",
@@ -49,9 +50,31 @@ VERBS = (
     "repo.gating",
     "repo.rename",
     "repo.transfer",
+    "repo.access.request",  # a user asked for access to a gated repo
+    "repo.access.handle",  # a maintainer accepted, rejected or reset a request
+    "repo.access.grant",  # a maintainer let a user in without a request
     "webhook.create",
     "webhook.update",
     "webhook.delete",
+    "org.create",
+    "org.update",  # settings: full name, default visibility
+    "org.avatar",
+    "org.member.add",  # added by an admin or the CLI, or joined through an invitation
+    "org.member.role",
+    "org.member.remove",
+    "org.member.leave",
+    "org.invite",
+    "org.invite.cancel",
+    "org.invite.decline",
+    "org.team.create",
+    "org.team.update",
+    "org.team.delete",
+    "org.team.member",  # added to a team, or its team role changed
+    "org.team.member.remove",
+    "org.team.repo.add",
+    "org.team.repo.remove",
+    "org.token.revoke",  # an org admin cut a member's token off the org
+    "org.token.restore",
 )
 
 

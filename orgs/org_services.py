@@ -409,17 +409,35 @@ def invitation_decline(*, actor: User | AnonymousUser, token: str) -> Invitation
     invitation.status = Invitation.Status.DECLINED
     invitation.answered_at = timezone.now()
     invitation.save(update_fields=["status", "answered_at"])
+    audit_log(
+        verb="org.invite.decline",
+        actor=actor,
+        target=invitation.org.namespace,
+        namespace=invitation.org.namespace_id,
+        details={"invitation": invitation.pk, "role": invitation.role},
+    )
     return invitation
 
 
 @transaction.atomic
 def invitation_cancel(*, actor: Actor, org: Organization, invitation_id: int) -> None:
     require_org_admin(actor, org)
-    deleted, _ = Invitation.objects.filter(
-        org=org, pk=invitation_id, status=Invitation.Status.PENDING
-    ).delete()
-    if not deleted:
+    invitation = (
+        Invitation.objects.select_related("invitee")
+        .filter(org=org, pk=invitation_id, status=Invitation.Status.PENDING)
+        .first()
+    )
+    if invitation is None:
         raise NotFoundError("Invitation not found.")
+    invitee = invitation.invitee.username if invitation.invitee else invitation.email
+    invitation.delete()
+    audit_log(
+        verb="org.invite.cancel",
+        actor=actor,
+        target=org.namespace,
+        namespace=org.namespace_id,
+        details={"invitation": invitation_id, "invitee": invitee, "role": invitation.role},
+    )
 
 
 # --- teams ----------------------------------------------------------------------------------
@@ -457,16 +475,26 @@ def team_update(
     *, actor: Actor, team: Team, name: str | None = None, description: str | None = None
 ) -> Team:
     require_org_admin(actor, team.org)
+    changes: dict[str, object] = {}
     if name is not None and name.strip() != team.name:
         name = name.strip()
         if not TEAM_NAME_RE.match(name):
             raise BadRequestError("Invalid team name.")
         if Team.objects.filter(org=team.org, name__iexact=name).exclude(pk=team.pk).exists():
             raise ConflictError(f"A team called {name!r} already exists.")
+        changes["name"] = {"old": team.name, "new": name}
         team.name = name
-    if description is not None:
-        team.description = description[:300]
-    team.save(update_fields=["name", "description"])
+    if description is not None and description[:300] != team.description:
+        team.description = changes["description"] = description[:300]
+    if changes:
+        team.save(update_fields=["name", "description"])
+        audit_log(
+            verb="org.team.update",
+            actor=actor,
+            target=team,
+            namespace=team.org.namespace_id,
+            details=changes,
+        )
     return team
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from orgs import org_views, views
+from orgs import org_settings_views, org_views, views
 
 app_name = "orgs"
 urlpatterns = [
@@ -19,6 +19,16 @@ urlpatterns = [
     # --- organizations ---
     path("organizations/new", org_views.org_new, name="org-new"),
     path("organizations/<str:name>/settings", org_views.org_settings, name="org-settings"),
+    path(
+        "organizations/<str:name>/settings/audit",
+        org_settings_views.org_audit,
+        name="org-audit",
+    ),
+    path(
+        "organizations/<str:name>/settings/audit/export",
+        org_settings_views.org_audit_export,
+        name="org-audit-export",
+    ),
     path("organizations/<str:name>/leave", org_views.org_leave, name="org-leave"),
     path("organizations/<str:name>/avatar", org_views.org_avatar, name="org-avatar"),
     path(
