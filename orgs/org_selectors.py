@@ -85,6 +85,18 @@ def namespaces_for_create(*, user: User) -> list[str]:
     return names
 
 
+def namespaces_for_transfer(*, user: User) -> list[str]:
+    """Where the user may transfer a repo it administers: its own namespace, then the orgs
+    where it holds the write or admin role (a contributor creates, it does not bring in)."""
+    names = [user.namespace.name] if user.namespace else []
+    rows = (
+        Membership.objects.filter(user=user, role__in=[OrgRole.WRITE, OrgRole.ADMIN])
+        .select_related("org__namespace")
+        .order_by("org__namespace__name")
+    )
+    return names + [m.org.namespace.name for m in rows]
+
+
 def org_default_private(*, namespace: Namespace) -> bool:
     """Whether new repos of this namespace start private (an org setting; users: no)."""
     if namespace.kind != Namespace.Kind.ORG:

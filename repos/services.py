@@ -17,11 +17,11 @@ from orgs.audit import audit_log
 from orgs.models import Namespace, User
 from orgs.names import validate_repo_name
 from orgs.org_selectors import org_default_private
-from orgs.permissions import Action, can, can_write_namespace
+from orgs.permissions import Action, can, can_write_namespace, namespace_role
 from repos import events
 from repos.git.store import git_store, signature
 from repos.gitattributes import default_gitattributes
-from repos.models import LfsLink, LfsObject, Like, Repo, RepoKind, RepoRedirect
+from repos.models import LfsLink, LfsObject, Like, Repo, RepoKind, RepoRedirect, TeamRepo
 
 
 def author_signature(user: User | None) -> bytes:
@@ -85,9 +85,7 @@ def repo_create(
     except IntegrityError:
         # Lost a race with (or repeated) a create of the same name: the row was rolled back.
         git_store().delete(repo.storage_key)
-        raise ConflictError(
-            f"You already created this {kind} repo: {owner.name}/{name}"
-        ) from None
+        raise ConflictError(f"You already created this {kind} repo: {owner.name}/{name}") from None
     except BaseException:
         git_store().delete(repo.storage_key)
         raise
@@ -108,8 +106,9 @@ def repo_delete(*, actor: User | AnonymousUser, repo: Repo) -> None:
     storage_key = repo.storage_key
     with transaction.atomic():
         events.publish(
-            events.RepoDeleted(repo_id=repo.pk, full_name=repo.full_name, repo_kind=repo.kind,
-                               private=repo.private)
+            events.RepoDeleted(
+                repo_id=repo.pk, full_name=repo.full_name, repo_kind=repo.kind, private=repo.private
+            )
         )
         audit_log(verb="repo.delete", actor=actor, target=repo)
         repo.delete()
@@ -169,17 +168,22 @@ def _require_admin(actor: User | AnonymousUser, repo: Repo) -> None:
     raise PermissionDeniedError(f"You don't have the rights to change {repo.full_name}.")
 
 
-def repo_move(
-    *, actor: User | AnonymousUser, repo: Repo, to_namespace: str, to_name: str
-) -> Repo:
+def repo_move(*, actor: User | AnonymousUser, repo: Repo, to_namespace: str, to_name: str) -> Repo:
     """Rename and/or transfer; the old name becomes a redirect. Publishes RepoConfigChanged.
 
-    Needs admin on the repo and write on the target namespace; ConflictError (409) when the
-    target name is taken. Git storage is keyed by `storage_key`, so no bytes move.
+    Needs admin on the repo and, for a transfer, the write or admin role in the target
+    namespace (an org contributor may create repos there, not bring them in); ConflictError
+    (409) when the target name is taken. A transfer drops the repo from the old org's teams.
+    Git storage is keyed by `storage_key`, so no bytes move.
     """
     _require_admin(actor, repo)
     validate_repo_name(to_name)
     owner = namespace_for_write(actor=actor, name=to_namespace)
+    role = namespace_role(actor, owner.pk)
+    if owner.pk != repo.owner_id and role not in (Action.WRITE, Action.ADMIN):
+        raise PermissionDeniedError(
+            f"Transferring a repo to {owner.name} needs the write or admin role there."
+        )
     old_name = repo.full_name
     old_owner_id = repo.owner_id
     new_name = f"{owner.name}/{to_name}"
@@ -187,9 +191,11 @@ def repo_move(
         raise BadRequestError(f"{old_name} already has that name.")
     # huggingface_hub's tests match `A model repository called .* already exists`.
     conflict = ConflictError(f"A {repo.kind} repository called {new_name} already exists")
-    if Repo.objects.filter(owner=owner, kind=repo.kind, name__iexact=to_name).exclude(
-        pk=repo.pk
-    ).exists():
+    if (
+        Repo.objects.filter(owner=owner, kind=repo.kind, name__iexact=to_name)
+        .exclude(pk=repo.pk)
+        .exists()
+    ):
         raise conflict
     try:
         with transaction.atomic():
@@ -209,12 +215,24 @@ def repo_move(
                     changes={"name": {"old": old_name, "new": new_name}},
                 )
             )
-            moved = {"old": old_name, "new": new_name}
+            moved: dict[str, object] = {"old": old_name, "new": new_name}
+            if old_owner_id != owner.pk:
+                # Teams hold repos of their own org only: the old org's teams lose it.
+                links = TeamRepo.objects.filter(repo=repo)
+                teams = sorted(links.values_list("team__name", flat=True))
+                if teams:
+                    links.delete()
+                    moved["teams"] = teams
             if old_owner_id == owner.pk:
                 audit_log(verb="repo.rename", actor=actor, target=repo, details=moved)
             else:  # recorded for both namespaces: each org's admins see it in their log
-                audit_log(verb="repo.transfer", actor=actor, target=repo, details=moved,
-                          namespace=old_owner_id)
+                audit_log(
+                    verb="repo.transfer",
+                    actor=actor,
+                    target=repo,
+                    details=moved,
+                    namespace=old_owner_id,
+                )
                 audit_log(verb="repo.transfer", actor=actor, target=repo, details=moved)
     except IntegrityError:  # lost a race with a create or move to the same name
         raise conflict from None
@@ -253,11 +271,19 @@ def repo_update_settings(
         with transaction.atomic():
             repo.save(update_fields=["private", "gated"])
             if "private" in changes:
-                audit_log(verb="repo.visibility", actor=actor, target=repo,
-                          details={"private": changes["private"]})
+                audit_log(
+                    verb="repo.visibility",
+                    actor=actor,
+                    target=repo,
+                    details={"private": changes["private"]},
+                )
             if "gated" in changes:
-                audit_log(verb="repo.gating", actor=actor, target=repo,
-                          details={"gated": changes["gated"]})
+                audit_log(
+                    verb="repo.gating",
+                    actor=actor,
+                    target=repo,
+                    details={"gated": changes["gated"]},
+                )
             events.publish(
                 events.RepoConfigChanged(
                     repo_id=repo.pk, full_name=repo.full_name, repo_kind=repo.kind, changes=changes

@@ -27,7 +27,7 @@ from common.errors import (
     PermissionDeniedError,
     RepoNotFoundError,
 )
-from orgs.org_selectors import namespaces_for_create
+from orgs.org_selectors import namespaces_for_create, namespaces_for_transfer
 from repos import pages
 from repos.access_requests import gate_questions, gate_questions_set, gate_status_get
 from repos.commits import branch_create, branch_delete, tag_create, tag_delete
@@ -468,6 +468,7 @@ def repo_settings(request: HttpRequest, kind: str, namespace: str, name: str) ->
         rename_form=rename,
         delete_form=delete,
         gate_questions="\n".join(gate_questions(repo=repo)),
+        transfer_targets=namespaces_for_transfer(user=request.user),  # type: ignore[arg-type]
     )
     return render(request, "repos/settings.html", context)
 

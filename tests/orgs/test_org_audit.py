@@ -47,16 +47,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("data_dir")]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 
 
-@pytest.fixture
-def boss() -> User:
-    return make_user("boss")
-
-
-@pytest.fixture
-def org(boss: User) -> Organization:
-    return org_create(actor=boss, name="acme")
-
-
 def _verbs(org: Organization) -> list[str]:
     return list(
         AuditEvent.objects.filter(namespace_id=org.namespace_id)
