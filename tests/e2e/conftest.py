@@ -231,3 +231,48 @@ def git_env(tmp_path: Path) -> dict[str, str]:
 
     require_tool("git")
     return git_environment(tmp_path / "home")
+
+
+# --- headless Chromium (Debian's chromium driven by Playwright) ------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser() -> Iterator:  # type: ignore[type-arg]
+    """A headless Chromium; `browser.new_context()` gives a separate cookie jar per person."""
+    from tests.conftest import require_tool
+
+    executable = require_tool(CHROMIUM)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def browser_page(browser):  # type: ignore[no-untyped-def]
+    """A page in a fresh context (its own cookies), with the suite's viewport and timeout."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(30_000)
+    return context.new_page()
+
+
+@pytest.fixture
+def page(browser):  # type: ignore[no-untyped-def]
+    return browser_page(browser)

@@ -5,27 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool
 from tests.e2e.conftest import HubServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.git]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 README = """---
 license: apache-2.0
 ---
@@ -36,23 +23,6 @@ Pushed with **git** over HTTP.
 <script>document.title = "owned"</script>
 <img src="x" onerror="document.title = 'owned'">
 """
-
-
-@pytest.fixture
-def page() -> Iterator:  # type: ignore[type-arg]
-    executable = require_tool(CHROMIUM)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.set_default_timeout(30_000)
-            yield context.new_page()
-        finally:
-            browser.close()
 
 
 def _git(args: list[str], env: dict[str, str], cwd: Path | None = None) -> None:
