@@ -96,3 +96,10 @@ class IntegrityMismatchError(HubError):
 
 class ServiceUnavailableError(HubError):
     status = 503
+
+
+class InsufficientStorageError(HubError):
+    """A namespace's storage quota would be exceeded; refused before any byte is stored."""
+
+    status = 507
+    code = "StorageQuotaExceeded"

@@ -51,3 +51,17 @@ def env_float(name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from None
+
+
+def env_size(name: str, default: int = 0) -> int:
+    """A byte count: a plain number or one with a unit (`10GiB`, `500MB`); see common.sizes."""
+    from common.errors import ValidationError
+    from common.sizes import parse_size
+
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return parse_size(raw)
+    except ValidationError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc.message}") from None

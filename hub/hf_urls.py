@@ -14,6 +14,12 @@ from repos.api.cards import ValidateYamlApi
 from repos.api.likes import RepoLikeApi, RepoLikersApi, UserLikesApi
 from repos.api.repo_settings import RepoMoveApi, RepoSettingsApi
 from repos.api.resolve import resolve
+from repos.api.usage import (  # --- quotas and usage ---
+    NamespaceUsageApi,
+    OrgUsageApi,
+    QuotaAdminApi,
+    RepoStorageListApi,
+)
 from repos.api.views import RepoCreateApi, RepoDeleteApi
 from repos.git import http as git_http
 from repos.lfs import api as lfs_api
@@ -122,6 +128,16 @@ urlpatterns = [
     # the request form on a gated repo's page
     re_path(rf"^{REPO}/ask-access$", _kinded(access_api.ask_access), name="ask-access"),
     # --- end orgs and access requests ---
+    # --- quotas and usage ---
+    # HfApi.list_user_repos: every repo of the caller (or of an org) with its storage
+    path("api/settings/repositories", RepoStorageListApi.as_view(), name="repo-storage-list"),
+    path("api/organizations/<str:name>/settings/repositories", RepoStorageListApi.as_view(),
+         name="org-repo-storage-list"),
+    # our usage documents (self, org admins, site admins) and the site admins' quota overrides
+    path("api/users/<str:name>/usage", NamespaceUsageApi.as_view(), name="user-usage"),
+    path("api/organizations/<str:name>/usage", OrgUsageApi.as_view(), name="org-usage"),
+    path("api/admin/quotas/<str:name>", QuotaAdminApi.as_view(), name="quota-admin"),
+    # --- end quotas and usage ---
     # Git LFS transfers through signed hrefs (the batch API hands them out).
     path("api/lfs/objects/<str:oid>", lfs_api.object_transfer, name="lfs-object"),
     path("api/lfs/verify", lfs_api.verify, name="lfs-verify"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from hub.env import env_bool, env_float, env_int, env_str
+from hub.env import env_bool, env_float, env_int, env_size, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -191,6 +191,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Trending decays with time and downloads publish no event: recompute the sort keys.
     "search-refresh-stats": {"task": "search.tasks.refresh_stats", "schedule": 600.0},
+    # Storage usage: pushes refresh their repo's figure; this re-measures missing or old ones.
+    "refresh-storage-usage": {"task": "repos.tasks.sweep_storage_usage", "schedule": 900.0},
 }
 
 # --- search, storage ------------------------------------------------------------------------
@@ -209,6 +211,9 @@ MAX_PUSH_BYTES = env_int("HUB_MAX_PUSH_BYTES", 5 * 1024 * 1024 * 1024)
 LFS_HREF_TTL_SECONDS = env_int("HUB_LFS_HREF_TTL_SECONDS", 3600)
 GIT_STALE_LOCK_SECONDS = env_int("HUB_GIT_STALE_LOCK_SECONDS", 600)
 ALLOW_SIGNUP = env_bool("HUB_ALLOW_SIGNUP", True)
+# Storage quotas per namespace (git + LFS), 0 = unlimited; site admins override per namespace.
+QUOTA_USER_BYTES = env_size("HUB_QUOTA_USER_BYTES", 0)
+QUOTA_ORG_BYTES = env_size("HUB_QUOTA_ORG_BYTES", 0)
 WEBHOOK_RETRY_BASE_SECONDS = env_float("HUB_WEBHOOK_RETRY_BASE_SECONDS", 30.0)
 # --- write side (commit API, LFS multipart) ---
 COMMIT_MAX_BODY_BYTES = env_int("HUB_COMMIT_MAX_BODY_BYTES", 1024**3)  # NDJSON body: 413 above

@@ -41,6 +41,7 @@ from repos.gitattributes_match import GitIgnore, gitattributes
 from repos.lfs.pointer import MAX_POINTER_SIZE, Pointer, parse_pointer
 from repos.lfs.store import Oid, object_store
 from repos.models import LfsObject, Repo, public_base_url
+from repos.quotas import commit_require, quota_require
 from repos.services import author_signature, lfs_linked_oids, repo_record_push
 
 # huggingface_hub matches this text (hf-api-contract.md 1.6, "parentCommit ≠ branch head").
@@ -477,6 +478,10 @@ def commit_create(
     if parent_commit is not None and parent_commit.lower() != head:
         raise PreconditionFailedError(STALE_PARENT)
     prepared, sizes = _prepare(repo, ops)
+    commit_require(  # the blobs the repo lacks must fit the namespace's quota (507)
+        repo=repo,
+        blobs=[(p.blob, _size(p.op.content)) for p in prepared if isinstance(p.op, AddFile)],
+    )
     message = summary.strip() + (f"\n\n{description.strip()}" if description.strip() else "")
     author = author_signature(actor if isinstance(actor, User) else None)
     store = git_store()
@@ -575,6 +580,7 @@ def preupload_plan(
         attributes = gitattributes(read(".gitattributes"))
         ignore = GitIgnore(git_ignore if git_ignore is not None else read(".gitignore"))
         answers = []
+        adding = 0  # declared bytes of files that differ from what their path holds
         for f in files:
             validate_path(f.path)
             if f.size == 0:
@@ -585,17 +591,24 @@ def preupload_plan(
                 mode = "regular"
             oid = None
             existing = _blob_at(dulwich_repo, tree, f.path)
+            existing_size = None
             if existing is not None:
                 oid = existing[1].decode()
                 raw = dulwich_repo[existing[1]].as_raw_string()
+                existing_size = len(raw)
                 pointer = parse_pointer(raw) if len(raw) <= MAX_POINTER_SIZE else None
                 if pointer is not None:
-                    oid = pointer.oid
+                    oid, existing_size = pointer.oid, pointer.size
+            if existing_size != f.size and not ignore.ignores(f.path):
+                adding += f.size  # the same size at the same path: most likely unchanged
             answers.append(
                 PreuploadAnswer(
                     path=f.path, upload_mode=mode, should_ignore=ignore.ignores(f.path), oid=oid
                 )
             )
+        # huggingface_hub raises HfHubHTTPError with this message before uploading anything;
+        # the LFS batch and commit_create then check exactly what is new to the namespace.
+        quota_require(namespace_id=repo.owner_id, adding=adding, what="this upload")
         return answers
     finally:
         dulwich_repo.close()

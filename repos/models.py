@@ -238,3 +238,39 @@ class AccessRequest(models.Model):
 
 
 # --- end of orgs and access requests ---------------------------------------------------------
+
+
+# --- quotas and usage: per-namespace quota overrides, measured git sizes ---------------------
+
+
+class NamespaceQuota(models.Model):
+    """A site admin's storage quota for one namespace, overriding HUB_QUOTA_USER/ORG_BYTES.
+
+    No row: the default from settings. A row with `quota_bytes` None: unlimited.
+    """
+
+    namespace = models.OneToOneField(
+        Namespace, on_delete=models.CASCADE, primary_key=True, related_name="quota"
+    )
+    quota_bytes = models.BigIntegerField(null=True, blank=True)
+    set_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class RepoUsage(models.Model):
+    """The size of a repo's bare git objects on disk (packs and loose objects), as last
+    measured: after each push or commit (a task), and by a periodic sweep."""
+
+    repo = models.OneToOneField(
+        Repo, on_delete=models.CASCADE, primary_key=True, related_name="usage"
+    )
+    git_bytes = models.BigIntegerField(default=0)
+    measured_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["measured_at"])]
+
+
+# --- end of quotas and usage -----------------------------------------------------------------

@@ -25,3 +25,19 @@ def sweep_stale_locks() -> int:
     from repos.git.store import git_store
 
     return git_store().remove_stale_locks()
+
+
+@shared_task
+def refresh_repo_usage(*, repo_id: int) -> None:
+    """Re-measure one repo's git objects (after a push or commit); idempotent."""
+    from repos.quotas import repo_usage_refresh
+
+    repo_usage_refresh(repo_id=repo_id)
+
+
+@shared_task
+def sweep_storage_usage() -> int:
+    """Measure repos never measured and re-measure the oldest figures (a bounded batch)."""
+    from repos.quotas import usage_sweep
+
+    return usage_sweep()

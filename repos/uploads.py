@@ -23,6 +23,7 @@ from repos.commits import (
 )
 from repos.lfs.store import Oid, object_store
 from repos.models import Repo
+from repos.quotas import lfs_require
 from repos.services import lfs_link
 
 _CHUNK = 1024 * 1024
@@ -80,6 +81,7 @@ def files_upload(
             for chunk in _chunks(u.file):
                 digest.update(chunk)
             oid = Oid(digest.hexdigest())
+            lfs_require(repo=repo, oid=oid, size=u.size)
             if store.size(oid) == u.size:
                 store.verify(oid, u.size, _chunks(u.file))
             else:

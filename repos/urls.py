@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path, re_path
 
-from repos import org_views, views
+from repos import org_views, usage_views, views
 from repos.models import RepoKind
 
 app_name = "repos"
@@ -42,6 +42,11 @@ urlpatterns = [
     path("new-dataset", views.repo_new, {"kind": RepoKind.DATASET}, name="new-dataset"),
     path("organizations/<str:name>/teams/<str:team>/repos", org_views.team_repos,
          name="team-repos"),  # --- orgs and access requests ---
+    # --- quotas and usage ---
+    path("settings/usage", usage_views.usage_mine, name="usage"),
+    path("organizations/<str:name>/settings/usage", usage_views.usage_org, name="org-usage"),
+    path("_/quotas", usage_views.quotas_site, name="site-quotas"),
+    path("_/quotas/<str:name>", usage_views.quota_site, name="site-quota"),
     *_repo_pages("datasets/", RepoKind.DATASET),
     *_repo_pages("", RepoKind.MODEL),
     re_path(rf"^{NAMESPACE}$", views.profile, name="profile"),

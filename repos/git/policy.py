@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from common.errors import InsufficientStorageError
 from repos import events
 from repos.git.hooks import (
     HookCall,
@@ -19,6 +20,7 @@ from repos.git.hooks import (
 from repos.git.store import ZERO_SHA
 from repos.lfs.pointer import MAX_POINTER_SIZE, parse_pointer
 from repos.models import Repo
+from repos.quotas import push_require
 from repos.services import lfs_linked_oids, repo_record_push
 
 ALLOWED_REF_PREFIXES = ("refs/heads/", "refs/tags/")
@@ -42,6 +44,10 @@ def check_push(*, repo: Repo, git_dir: Path, call: HookCall) -> Verdict:
             errors.append(f"refusing to delete the default branch {repo.default_branch}")
     if errors:
         return Verdict(ok=False, message=_report(errors))
+    try:  # the received pack, still in quarantine, must fit the namespace's quota
+        push_require(repo=repo, quarantine=call.env.get("GIT_QUARANTINE_PATH"))
+    except InsufficientStorageError as exc:
+        return Verdict(ok=False, message=_report([exc.message]))
 
     max_blob = settings.MAX_GIT_BLOB_BYTES
     candidates: dict[str, str] = {}  # blob sha -> path, small enough to be an LFS pointer

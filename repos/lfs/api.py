@@ -31,6 +31,7 @@ from repos.access_requests import require_download
 from repos.lfs import multipart
 from repos.lfs.store import Oid, object_store
 from repos.models import LfsLink, LfsLock, Repo, public_base_url
+from repos.quotas import lfs_batch_refusal, lfs_require
 from repos.selectors import repo_get
 from repos.services import lfs_link, lfs_linked_oids
 
@@ -167,6 +168,13 @@ def batch(request: HttpRequest, kind: str, namespace: str, name: str) -> HttpRes
     valid_oids = [oid for oid, _size, err in parsed if err is None]
     linked = lfs_linked_oids(repo=repo, oids=valid_oids)
     store = object_store()
+    refused: set[str] = set()
+    if operation == "upload":  # objects new to the namespace must fit its quota, together
+        refusal = lfs_batch_refusal(
+            repo=repo,
+            objects={oid: size for oid, size, err in parsed if err is None and oid not in linked},
+        )
+        refused, refusal_message = refusal or (set(), "")
     ttl = settings.LFS_HREF_TTL_SECONDS
     expires_at = (timezone.now() + timezone.timedelta(seconds=ttl)).strftime("%Y-%m-%dT%H:%M:%SZ")
     out = []
@@ -190,6 +198,10 @@ def batch(request: HttpRequest, kind: str, namespace: str, name: str) -> HttpRes
                 }
         elif oid in linked and store.size(Oid(oid)) == size:
             entry["authenticated"] = True  # already here: no actions means "skip upload"
+        elif oid in refused:
+            # git-lfs prints the message per object; huggingface_hub raises it in a ValueError
+            # (its preupload call already answers 507 for what it declares, see commits.py).
+            entry["error"] = {"code": 507, "message": refusal_message}
         else:
             # Even when another repo holds the bytes, the client must upload them again:
             # re-upload is the proof of possession (SECURITY.md 6).
@@ -234,6 +246,7 @@ def _upload(request: HttpRequest, repo: Repo, oid: Oid, size: int) -> HttpRespon
     declared = request.META.get("CONTENT_LENGTH")
     if declared and int(declared) != size:
         raise ValidationError(f"Content-Length {declared} differs from the object size {size}.")
+    lfs_require(repo=repo, oid=oid, size=size)  # links may be used long after the batch
     store = object_store()
     body = prefetch(iter_wsgi_input(request.environ, chunk=1024 * 1024))
     if store.size(oid) == size:

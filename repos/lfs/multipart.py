@@ -43,6 +43,7 @@ from common.streams import iter_wsgi_input
 from repos.api.common import hf_errors
 from repos.lfs.store import CHUNK, Oid, object_store
 from repos.models import Repo, public_base_url
+from repos.quotas import lfs_require
 from repos.services import lfs_link
 
 _SALT = "hubforge.lfs.multipart"
@@ -206,6 +207,7 @@ def complete(request: HttpRequest, oid: str) -> HttpResponse:
             raise NotFoundError("Repository not found.")
         files = _parts_in_order(session, body.get("parts"), _part_count(grant))
         size = int(grant["size"])
+        lfs_require(repo=repo, oid=oid, size=size)
         store = object_store()
         if store.size(Oid(oid)) == size:
             store.verify(Oid(oid), size, _concatenate(files))  # here already: prove, keep
