@@ -525,3 +525,22 @@ def test_quota_cli(alice: User, capsys) -> None:  # type: ignore[no-untyped-def]
         call_command("quota", "set", "ghost", "1GB")
     with pytest.raises(CommandError, match="Invalid size"):
         call_command("quota", "set", "alice", "plenty")
+
+
+def test_browser_upload_over_quota_shows_the_error(alice: User) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    repo = _repo(alice, "m")
+    _quota(alice, namespace_usage(namespace=_ns(alice)).used_bytes + 1000)
+    page = Client()
+    page.force_login(alice)
+    head = git_store().resolve(repo.storage_key, "main")
+    weights = SimpleUploadedFile("weights.bin", b"\0" * 50_000)
+    r = page.post(
+        f"/{repo.full_name}/upload",
+        {"branch": "main", "folder": "", "summary": "Upload files", "files": [weights]},
+    )
+    assert r.status_code == 200
+    assert "Storage quota exceeded for alice" in r.content.decode()
+    assert git_store().resolve(repo.storage_key, "main") == head
+    assert not LfsObject.objects.exists()
