@@ -75,6 +75,7 @@ VERBS = (
     "org.team.repo.remove",
     "org.token.revoke",  # an org admin cut a member's token off the org
     "org.token.restore",
+    "quota.set",  # a site admin (or the CLI) changed a namespace's storage quota
 )
 
 
