@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "orgs",
+    "sso",
     "repos",
     "search",
     "datasets_svc",
@@ -60,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "orgs.middleware.TokenAuthMiddleware",
+    "sso.policy.SSOMiddleware",  # SSO-required orgs: the session's sign-ins, clear refusals
     "repos.redirects.RenamedRepoRedirectMiddleware",  # old names of moved repos: 307
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -221,6 +223,9 @@ MAX_TREE_ENTRIES = env_int("HUB_MAX_TREE_ENTRIES", 10_000)  # files in one folde
 # LFS uploads above the threshold get multipart actions when the client asks for them.
 LFS_MULTIPART_THRESHOLD = env_int("HUB_LFS_MULTIPART_THRESHOLD", 512 * 1024**2)
 LFS_MULTIPART_CHUNK_SIZE = env_int("HUB_LFS_MULTIPART_CHUNK_SIZE", 64 * 1024**2)
+# --- single sign-on (sso/) -----------------------------------------------------------------
+# Identity providers on loopback or private addresses (and plain http): an on-premises IdP.
+SSO_ALLOW_LOCAL = env_bool("HUB_SSO_ALLOW_LOCAL", False)
 # --- webhooks (webhooks/) -------------------------------------------------------------------
 # Loopback and private targets for on-premises receivers; link-local/metadata stay refused.
 WEBHOOK_ALLOW_LOCAL = env_bool("HUB_WEBHOOK_ALLOW_LOCAL", False)

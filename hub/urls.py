@@ -14,6 +14,7 @@ urlpatterns = [
     path("_/admin/", admin.site.urls),
     path("", include("hub.hf_urls")),
     path("", include("orgs.urls")),
+    path("", include("sso.urls")),
     path("", include("webhooks.urls")),
     path("", include("search.urls")),
     path("", include("repos.urls")),
