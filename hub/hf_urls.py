@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
+from orgs.api import org_tokens as org_tokens_api
 from orgs.api import orgs as orgs_api  # --- orgs and access requests ---
 from orgs.api.views import WhoamiApi
 from repos.api import access_requests as access_api  # --- orgs and access requests ---
@@ -113,6 +114,13 @@ urlpatterns = [
          name="org-team"),
     path("api/organizations/<str:name>/teams/<str:team>/members/<str:username>",
          orgs_api.OrgTeamMemberApi.as_view(), name="org-team-member"),
+    # our own: the access tokens that reach an org, for its admins (orgs/org_tokens.py)
+    path("api/organizations/<str:name>/tokens", org_tokens_api.OrgTokenListApi.as_view(),
+         name="org-tokens"),
+    path("api/organizations/<str:name>/tokens/<str:token_id>",
+         org_tokens_api.OrgTokenApi.as_view(), name="org-token"),
+    path("api/organizations/<str:name>/tokens/<str:token_id>/restore",
+         org_tokens_api.OrgTokenRestoreApi.as_view(), name="org-token-restore"),
     re_path(r"^api/organizations/(?P<name>[^/]+)/teams/(?P<team>[^/]+)/repos/"
             r"(?P<plural>models|datasets)/(?P<repo>[^/]+)$",
             access_api.TeamRepoApi.as_view(), name="org-team-repo"),

@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from hub.env import env_bool, env_float, env_int, env_size, env_str
 
@@ -189,7 +190,7 @@ CELERY_BEAT_SCHEDULE = {
     # (SECURITY.md 8); this sweep enqueues due deliveries and frees expired leases.
     "sweep-webhook-deliveries": {
         "task": "webhooks.tasks.sweep_deliveries",
-        "schedule": env_float("HUB_WEBHOOK_SWEEP_SECONDS", 10.0),
+        "schedule": env_float("HUB_WEBHOOK_SWEEP_SECONDS", 10.0, minimum=0.1),
     },
     # Trending decays with time and downloads publish no event: recompute the sort keys.
     "search-refresh-stats": {"task": "search.tasks.refresh_stats", "schedule": 600.0},
@@ -216,7 +217,7 @@ ALLOW_SIGNUP = env_bool("HUB_ALLOW_SIGNUP", True)
 # Storage quotas per namespace (git + LFS), 0 = unlimited; site admins override per namespace.
 QUOTA_USER_BYTES = env_size("HUB_QUOTA_USER_BYTES", 0)
 QUOTA_ORG_BYTES = env_size("HUB_QUOTA_ORG_BYTES", 0)
-WEBHOOK_RETRY_BASE_SECONDS = env_float("HUB_WEBHOOK_RETRY_BASE_SECONDS", 30.0)
+WEBHOOK_RETRY_BASE_SECONDS = env_float("HUB_WEBHOOK_RETRY_BASE_SECONDS", 30.0, minimum=0.0)
 # --- write side (commit API, LFS multipart) ---
 COMMIT_MAX_BODY_BYTES = env_int("HUB_COMMIT_MAX_BODY_BYTES", 1024**3)  # NDJSON body: 413 above
 MAX_TREE_ENTRIES = env_int("HUB_MAX_TREE_ENTRIES", 10_000)  # files in one folder (commit API)
@@ -230,14 +231,37 @@ SSO_ALLOW_LOCAL = env_bool("HUB_SSO_ALLOW_LOCAL", False)
 # Loopback and private targets for on-premises receivers; link-local/metadata stay refused.
 WEBHOOK_ALLOW_LOCAL = env_bool("HUB_WEBHOOK_ALLOW_LOCAL", False)
 # 13 attempts with doubling delays from 30 s: retries spread over about a day.
-WEBHOOK_MAX_ATTEMPTS = env_int("HUB_WEBHOOK_MAX_ATTEMPTS", 13)
-WEBHOOK_DISABLE_AFTER_FAILED_EVENTS = env_int("HUB_WEBHOOK_DISABLE_AFTER_FAILED_EVENTS", 20)
-WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_float("HUB_WEBHOOK_CONNECT_TIMEOUT_SECONDS", 5.0)
-WEBHOOK_READ_TIMEOUT_SECONDS = env_float("HUB_WEBHOOK_READ_TIMEOUT_SECONDS", 10.0)
-WEBHOOK_TOTAL_TIMEOUT_SECONDS = env_float("HUB_WEBHOOK_TOTAL_TIMEOUT_SECONDS", 30.0)
+WEBHOOK_MAX_ATTEMPTS = env_int("HUB_WEBHOOK_MAX_ATTEMPTS", 13, minimum=1)
+# 0 turns auto-disabling off (a 410 Gone still disables).
+WEBHOOK_DISABLE_AFTER_FAILED_EVENTS = env_int(
+    "HUB_WEBHOOK_DISABLE_AFTER_FAILED_EVENTS", 20, minimum=0
+)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_float("HUB_WEBHOOK_CONNECT_TIMEOUT_SECONDS", 5.0, minimum=0.1)
+WEBHOOK_READ_TIMEOUT_SECONDS = env_float("HUB_WEBHOOK_READ_TIMEOUT_SECONDS", 10.0, minimum=0.1)
+WEBHOOK_TOTAL_TIMEOUT_SECONDS = env_float("HUB_WEBHOOK_TOTAL_TIMEOUT_SECONDS", 30.0, minimum=0.1)
 # A claimed delivery whose worker died returns to pending after this; keep it above the
 # total timeout so a slow but live attempt is not sent twice.
-WEBHOOK_LEASE_SECONDS = env_float("HUB_WEBHOOK_LEASE_SECONDS", 120.0)
+WEBHOOK_LEASE_SECONDS = env_float("HUB_WEBHOOK_LEASE_SECONDS", 120.0, minimum=1.0)
+# Worker tuning (webhooks/dispatch.py): a drain task sends with this many threads, so as
+# many requests are in flight per drain (times the worker's processes per worker);
+WEBHOOK_SEND_THREADS = env_int("HUB_WEBHOOK_SEND_THREADS", 8, minimum=1)
+# fan-out and the sweep queue one drain task per this many deliveries;
+WEBHOOK_DRAIN_BATCH = env_int("HUB_WEBHOOK_DRAIN_BATCH", 100, minimum=1)
+# a drain stops claiming after this long and queues its continuation;
+WEBHOOK_DRAIN_SECONDS = env_float("HUB_WEBHOOK_DRAIN_SECONDS", 10.0, minimum=0.1)
+# one sweep re-queues at most this many deliveries (and fan-outs);
+WEBHOOK_SWEEP_BATCH = env_int("HUB_WEBHOOK_SWEEP_BATCH", 1000, minimum=1)
+# retries due within this go on the queue with a countdown, later ones wait in the table
+# for the sweep; it must stay below the Redis visibility timeout (SECURITY.md 8).
+WEBHOOK_COUNTDOWN_LIMIT_SECONDS = env_float(
+    "HUB_WEBHOOK_COUNTDOWN_LIMIT_SECONDS", 300.0, minimum=0.0
+)
+_visibility_timeout = CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
+if REDIS_URL and _visibility_timeout <= WEBHOOK_COUNTDOWN_LIMIT_SECONDS:
+    raise ImproperlyConfigured(
+        "HUB_WEBHOOK_COUNTDOWN_LIMIT_SECONDS must stay below HUB_CELERY_VISIBILITY_TIMEOUT "
+        "(Redis would hand a waiting retry to a second worker)."
+    )
 API_PAGE_SIZE = env_int("HUB_API_PAGE_SIZE", 1000)  # list endpoints (Link pagination); max 1000
 
 # Trusted proxies (as gunicorn's --forwarded-allow-ips): X-Forwarded-For is believed only

@@ -56,6 +56,8 @@ VERBS = (
     "webhook.create",
     "webhook.update",
     "webhook.delete",
+    "webhook.enable",
+    "webhook.disable",
     "org.create",
     "org.update",  # settings: full name, default visibility
     "org.avatar",

@@ -92,10 +92,13 @@ class TokenCreateForm(forms.Form):
             )
         return specs
 
-    def scope_rows(self) -> list[dict[str, object]]:
-        """The rows to render, keeping what was posted when the form comes back with errors."""
+    def scope_rows(self, prefill: dict[str, object] | None = None) -> list[dict[str, object]]:
+        """The rows to render, keeping what was posted when the form comes back with errors;
+        on a fresh form, `prefill` fills the first row (a token for an org, from its page)."""
         rows = []
-        for i in range(SCOPE_ROWS):
+        if prefill and not self.data:
+            rows.append({"index": 0, **prefill})
+        for i in range(len(rows), SCOPE_ROWS):
             rows.append(
                 {
                     "index": i,

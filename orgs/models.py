@@ -298,3 +298,23 @@ class TeamMember(models.Model):
 
 
 # --- end of organizations, members, invitations, teams --------------------------------------
+
+
+# --- org token blocks ------------------------------------------------------------------------
+
+
+class OrgTokenBlock(models.Model):
+    """An org admin cut an access token off the org (orgs/org_tokens.py): in that org the
+    token gets no more than an anonymous visitor (public reads); elsewhere it works as
+    before. Its owner's role is untouched, so a session or another token still works."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="token_blocks")
+    token = models.ForeignKey(AccessToken, on_delete=models.CASCADE, related_name="org_blocks")
+    blocked_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("org", "token", name="org_token_block_unique")]
+
+    def __str__(self) -> str:
+        return f"token {self.token_id} blocked in {self.org_id}"

@@ -11,6 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from orgs import tokens
 from orgs.models import Membership, Namespace, TeamMember, User
+from orgs.token_blocks import blocked_namespace_ids, repo_ids_in, token_blocked_in
 
 
 class Action(enum.Enum):
@@ -45,6 +46,8 @@ def _token_allows(
     token = getattr(user, "access_token", None)
     if token is None:  # a browser session: the user's full rights
         return True
+    if token_blocked_in(token, resource.owner_id if resource is not None else namespace_id):
+        return False  # the org's admins cut this token off (orgs/org_tokens.py)
     if token.is_fine_grained:
         if permission is None:
             permission = tokens.REPO_CONTENT_READ if action is Action.READ else tokens.REPO_WRITE
@@ -105,10 +108,7 @@ def namespace_role(user: User | AnonymousUser, namespace_id: int) -> Action | No
         return Action.ADMIN
     if getattr(user, "namespace_id", None) == namespace_id:
         return Action.ADMIN
-    grants = grants_for(user)  # type: ignore[arg-type]
-    org_role = grants.org_roles.get(namespace_id)
-    if org_role is None and namespace_id in grants.sso_blocked:
-        note_sso_denied(user, namespace_id)
+    org_role = grants_for(user).org_roles.get(namespace_id)  # type: ignore[arg-type]
     return _ORG_ACTION.get(org_role) if org_role else None
 
 
@@ -124,11 +124,7 @@ def can(user: User | AnonymousUser, action: Action, resource: Guarded) -> bool:
     if not _token_allows(user, action, resource):  # type: ignore[arg-type]
         return False
     role = repo_role(user, resource)
-    if role is not None and _RANK[role] >= _RANK[action]:
-        return True
-    if resource.owner_id in grants_for(user).sso_blocked:  # type: ignore[arg-type]
-        note_sso_denied(user, resource.owner_id)
-    return False
+    return role is not None and _RANK[role] >= _RANK[action]
 
 
 def can_write_namespace(user: User | AnonymousUser, namespace: Namespace) -> bool:
@@ -156,6 +152,8 @@ def can_download(user: User | AnonymousUser, resource: Guarded) -> bool:
         return True
     if not user.is_authenticated:
         return False
+    if token_blocked_in(getattr(user, "access_token", None), resource.owner_id):
+        return False  # a token cut off the org gets what anonymous visitors get
     if repo_role(user, resource) is not None:
         return True
     return getattr(resource, "pk", None) in grants_for(user).accepted_repo_ids  # type: ignore[arg-type]
@@ -176,17 +174,11 @@ _TEAM_ACTION = {"read": Action.READ, "write": Action.WRITE, "admin": Action.ADMI
 class Grants:
     """Everything that gives a user rights beyond its own namespace, loaded once per user
     object (that is, once per request): org roles by namespace id, team roles by repo id,
-    and the gated repos whose access request was accepted.
-
-    `sso_blocked` holds the org namespaces whose roles (membership and teams) were left out
-    because the org requires single sign-on and this credential has not passed it (the
-    gate registered by the sso app); they are in neither `org_roles` nor `team_repo_roles`.
-    """
+    and the gated repos whose access request was accepted."""
 
     org_roles: dict[int, str] = field(default_factory=dict)
     team_repo_roles: dict[int, Action] = field(default_factory=dict)
     accepted_repo_ids: frozenset[int] = frozenset()
-    sso_blocked: frozenset[int] = frozenset()
 
     @property
     def namespace_ids(self) -> list[int]:
@@ -204,33 +196,6 @@ def register_accepted_repos(lookup: AcceptedRepos) -> None:
     _accepted_repos = lookup
 
 
-# The sso app registers its gate (orgs cannot import sso): (user, org namespace ids the user
-# holds roles in) -> the ones that require single sign-on this credential has not passed.
-SSOGate = Callable[[User, frozenset[int]], frozenset[int]]
-_sso_gate: SSOGate | None = None
-_SSO_DENIED_ATTR = "_hub_sso_denied"
-
-
-def register_sso_gate(gate: SSOGate) -> None:
-    global _sso_gate  # set once, by sso's AppConfig.ready
-    _sso_gate = gate
-
-
-def note_sso_denied(user: User | AnonymousUser, namespace_id: int) -> None:
-    """Remember on the user object that a refusal came from an org's SSO requirement, so
-    the answer can say so (sso.middleware) instead of a bare 404/403."""
-    denied = getattr(user, _SSO_DENIED_ATTR, None)
-    if denied is None:
-        denied = set()
-        setattr(user, _SSO_DENIED_ATTR, denied)
-    denied.add(namespace_id)
-
-
-def sso_denied_namespaces(user: User | AnonymousUser) -> set[int]:
-    """The org namespaces whose SSO requirement refused something to this user object."""
-    return set(getattr(user, _SSO_DENIED_ATTR, None) or ())
-
-
 _GRANTS_ATTR = "_hub_grants"
 
 
@@ -243,36 +208,22 @@ def grants_for(user: User) -> Grants:
     org_roles = dict(
         Membership.objects.filter(user_id=user.pk).values_list("org__namespace_id", "role")
     )
-    rows = list(
-        TeamMember.objects.filter(user_id=user.pk, team__repo_links__isnull=False).values_list(
-            "team__repo_links__repo_id", "role", "team__org__namespace_id"
-        )
-    )
-    blocked: frozenset[int] = frozenset()
-    if _sso_gate is not None and (org_roles or rows):
-        blocked = _sso_gate(user, frozenset(org_roles) | {row[2] for row in rows})
-        org_roles = {ns: role for ns, role in org_roles.items() if ns not in blocked}
     team_roles: dict[int, Action] = {}
-    for repo_id, role, team_namespace_id in rows:
-        if team_namespace_id in blocked:
-            continue
+    rows = TeamMember.objects.filter(user_id=user.pk, team__repo_links__isnull=False).values_list(
+        "team__repo_links__repo_id", "role"
+    )
+    for repo_id, role in rows:
         action = _TEAM_ACTION[role]
         if repo_id not in team_roles or _RANK[action] > _RANK[team_roles[repo_id]]:
             team_roles[repo_id] = action
     accepted = frozenset(_accepted_repos(user)) if _accepted_repos else frozenset()
-    grants = Grants(
-        org_roles=org_roles,
-        team_repo_roles=team_roles,
-        accepted_repo_ids=accepted,
-        sso_blocked=blocked,
-    )
+    grants = Grants(org_roles=org_roles, team_repo_roles=team_roles, accepted_repo_ids=accepted)
     setattr(user, _GRANTS_ATTR, grants)
     return grants
 
 
 def forget_grants(user: User | AnonymousUser) -> None:
-    """Drop the cached grants (after a change to this user's memberships, or to the SSO
-    state of its session, in-process)."""
+    """Drop the cached grants (after a change to this user's memberships in-process)."""
     if hasattr(user, _GRANTS_ATTR):
         delattr(user, _GRANTS_ATTR)
 
@@ -306,4 +257,11 @@ def readable_scope(user: User | AnonymousUser) -> tuple[list[int], list[int]] | 
         return [], []
     grants = grants_for(user)  # type: ignore[arg-type]
     namespaces = [user.namespace_id, *grants.org_roles]  # type: ignore[union-attr]
-    return [n for n in namespaces if n is not None], list(grants.team_repo_roles)
+    repo_ids = list(grants.team_repo_roles)
+    token = getattr(user, "access_token", None)
+    blocked = blocked_namespace_ids(token) if token is not None else frozenset()
+    if blocked:  # orgs that cut this token off: their private repos are not listed
+        namespaces = [n for n in namespaces if n not in blocked]
+        hidden = repo_ids_in(blocked)
+        repo_ids = [r for r in repo_ids if r not in hidden]
+    return [n for n in namespaces if n is not None], repo_ids

@@ -44,6 +44,7 @@ for _tab in (
     OrgSettingsTab("members", "Members", "#members", 20),
     OrgSettingsTab("invitations", "Invitations", "#invitations", 30),
     OrgSettingsTab("teams", "Teams", "#teams", 40),
+    OrgSettingsTab("tokens", "Access tokens", "/tokens", 50),
     OrgSettingsTab("audit", "Audit log", "/audit", 70),
 ):
     register_org_settings_tab(_tab)

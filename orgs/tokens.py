@@ -9,7 +9,7 @@ permissions on it:
 | `user`            | a user namespace | repo.content.read, repo.write (every repo in it),     |
 |                   |                  | repos.create, webhooks.manage                         |
 | `org`             | an organization  | repo.content.read, repo.write, repos.create,          |
-|                   |                  | org.members.manage                                    |
+|                   |                  | org.members.manage, webhooks.manage                   |
 
 Entities are stored by id (and the name they had), so a rename keeps the scope on the same
 repo and a new repo taking the old name is not covered. A scope only narrows: `can()`
@@ -29,7 +29,7 @@ from orgs.models import Namespace, User
 REPO_CONTENT_READ = "repo.content.read"  # clone, download, read private files and metadata
 REPO_WRITE = "repo.write"  # push, upload, commit, branches, settings, delete; implies read
 REPOS_CREATE = "repos.create"  # create (or move) repos into the namespace
-WEBHOOKS_MANAGE = "webhooks.manage"  # list, create, change and delete the owner's webhooks
+WEBHOOKS_MANAGE = "webhooks.manage"  # list, create, change, delete the user's or org's webhooks
 ORG_MEMBERS_MANAGE = "org.members.manage"  # invite, remove, change roles in the org
 
 PERMISSIONS: dict[str, str] = {
@@ -47,7 +47,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "model": (REPO_CONTENT_READ, REPO_WRITE),
     "dataset": (REPO_CONTENT_READ, REPO_WRITE),
     "user": (REPO_CONTENT_READ, REPO_WRITE, REPOS_CREATE, WEBHOOKS_MANAGE),
-    "org": (REPO_CONTENT_READ, REPO_WRITE, REPOS_CREATE, ORG_MEMBERS_MANAGE),
+    "org": (REPO_CONTENT_READ, REPO_WRITE, REPOS_CREATE, ORG_MEMBERS_MANAGE, WEBHOOKS_MANAGE),
 }
 MAX_SCOPES = 50
 

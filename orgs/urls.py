@@ -20,6 +20,11 @@ urlpatterns = [
     path("organizations/new", org_views.org_new, name="org-new"),
     path("organizations/<str:name>/settings", org_views.org_settings, name="org-settings"),
     path(
+        "organizations/<str:name>/settings/tokens",
+        org_settings_views.org_tokens,
+        name="org-tokens",
+    ),
+    path(
         "organizations/<str:name>/settings/audit",
         org_settings_views.org_audit,
         name="org-audit",

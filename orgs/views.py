@@ -27,9 +27,10 @@ from common.errors import ConflictError, HubError, NotFoundError
 from orgs.audit import VERBS, AuditFilters, audit_export_lines, audit_list
 from orgs.forms import SignupForm, TokenCreateForm
 from orgs.models import AccessToken, AuditEvent
+from orgs.org_tokens import org_blocks_for_user
 from orgs.selectors import token_list
 from orgs.services import token_create, token_revoke, user_create
-from orgs.tokens import ENTITY_TYPES, PERMISSIONS
+from orgs.tokens import ENTITY_TYPES, PERMISSIONS, REPO_CONTENT_READ
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -89,7 +90,11 @@ def tokens(request: HttpRequest) -> HttpResponse:
     The secret is rendered straight into the POST answer rather than carried through a
     redirect, so it is never written to the session or any other store.
     """
-    form = TokenCreateForm(request.POST or None)
+    # From an org's token page: a fine-grained token scoped to that org, ready to fill in.
+    org_name = request.GET.get("org", "").strip()[:42] if request.method == "GET" else ""
+    prefill = {"type": "org", "name": org_name, "perms": [REPO_CONTENT_READ]} if org_name else None
+    initial = {"role": AccessToken.Role.FINE_GRAINED, "name": org_name} if prefill else None
+    form = TokenCreateForm(request.POST or None, initial=initial)
     created = secret = None
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -106,12 +111,16 @@ def tokens(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             form = TokenCreateForm()
+    blocks = org_blocks_for_user(user=request.user)  # type: ignore[arg-type]
+    tokens_shown = list(token_list(user=request.user))
+    for token in tokens_shown:
+        token.blocked_in = blocks.get(token.pk, [])  # type: ignore[attr-defined]
     context = {
         "form": form,
-        "tokens": list(token_list(user=request.user)),
+        "tokens": tokens_shown,
         "created": created,
         "secret": secret,
-        "scope_rows": form.scope_rows(),
+        "scope_rows": form.scope_rows(prefill),
         "entity_types": ENTITY_TYPES,
         "permissions": PERMISSIONS,
         "now": timezone.now(),

@@ -5,7 +5,7 @@ with a conditional UPDATE that claims the row and sets a lease, and its result i
 only if the row is still held under the same attempt number (a fencing token), so a worker
 that lost its lease cannot overwrite the newer attempt's outcome.
 
-Throughput: fan-out queues one "drain" task per DRAIN_BATCH deliveries, not one task per
+Throughput: fan-out queues one "drain" task per WEBHOOK_DRAIN_BATCH deliveries, not one task per
 delivery. A drain claims due rows a few at a time (one conditional UPDATE ... RETURNING,
 SKIP LOCKED on PostgreSQL), only as many as it has free sending threads, so every claimed
 row starts its request at once and the lease means what it meant for a single attempt. The
@@ -30,31 +30,36 @@ from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from orgs.models import Namespace, User
-from orgs.permissions import Action, can, namespace_role
+from orgs.models import Namespace
+from orgs.permissions import Action, can, namespace_can_read, namespace_role
 from repos import events
 from repos.models import Repo
 from webhooks import policy
 from webhooks.delivery import USER_AGENT, SendResult, Timeouts, send
-from webhooks.models import Delivery, DeliveryAttempt, DeliveryState, Domain, WatchedItem, Webhook
+from webhooks.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryState,
+    Domain,
+    FanOut,
+    WatchedItem,
+    Webhook,
+)
 from webhooks.payloads import Message, message_for
 from webhooks.signing import sign
 from webhooks.ssrf import Resolver
 
 logger = logging.getLogger(__name__)
 
-# Retries due within this are queued with a countdown (well under Redis' visibility timeout,
-# SECURITY.md 8); later ones wait in the table for the sweep.
-COUNTDOWN_LIMIT_SECONDS = 300.0
-SWEEP_BATCH = 1000
-# Fan-out and the sweep queue one drain task per this many deliveries (several worker
-# processes then share a large fan-out); a drain claims whatever is due, not "its" rows.
-DRAIN_BATCH = 100
-# Requests one drain has in flight at once (threads; each sends one request at a time).
-SEND_CONCURRENCY = 8
-# A drain stops claiming after this long and queues its own continuation, so other tasks
-# get the worker in between and a drain stays far below Redis' visibility timeout.
-DRAIN_SECONDS = 10.0
+# Tuning is in settings (HUB_WEBHOOK_*, README's configuration table):
+# WEBHOOK_COUNTDOWN_LIMIT_SECONDS: retries due within this are queued with a countdown (well
+#   under Redis' visibility timeout, SECURITY.md 8); later ones wait in the table for the sweep.
+# WEBHOOK_SWEEP_BATCH: rows one sweep re-queues.
+# WEBHOOK_DRAIN_BATCH: fan-out and the sweep queue one drain task per this many deliveries
+#   (several worker processes then share a large fan-out); a drain claims whatever is due.
+# WEBHOOK_SEND_THREADS: requests one drain has in flight at once (each thread sends one).
+# WEBHOOK_DRAIN_SECONDS: a drain stops claiming after this long and queues its continuation,
+#   so other tasks get the worker in between and a drain stays far below the visibility timeout.
 
 
 def event_key(event: events.Event) -> str:
@@ -67,9 +72,9 @@ def event_key(event: events.Event) -> str:
 
 
 def enqueue_after_commit(delivery_ids: Iterable[int]) -> None:
-    """Once the rows are committed, queue drain tasks for them (one per DRAIN_BATCH)."""
+    """Once the rows are committed, queue drain tasks for them (one per WEBHOOK_DRAIN_BATCH)."""
     count = len(list(delivery_ids))
-    for _ in range(math.ceil(count / DRAIN_BATCH)):
+    for _ in range(math.ceil(count / settings.WEBHOOK_DRAIN_BATCH)):
         transaction.on_commit(_enqueue_drain, robust=True)
 
 
@@ -82,15 +87,57 @@ def _enqueue_drain() -> None:
 # --- fan-out ----------------------------------------------------------------------------------
 
 
-def _may_hear(user: User, event: events.Event, repo: Repo | None, owner: Namespace | None) -> bool:
-    """Only subscribers who may read the repo hear about it (a private repo's name included)."""
-    if not user.is_active:
-        return False
+def fan_out_enqueue(*, event: events.Event) -> None:
+    """Record that `event` is owed a fan-out, then queue the task. The row, not the broker,
+    is what the sweep trusts: a queue lost with the broker is queued again. Safe to call
+    twice (a re-dispatched outbox row): a fan-out already done is not queued again."""
+    from webhooks.tasks import fan_out_event  # tasks import this module
+
+    key = event_key(event)
+    payload = asdict(event)
+    row, created = FanOut.objects.get_or_create(
+        key=key,
+        defaults={"kind": event.kind, "payload": payload, "enqueued_at": timezone.now()},
+    )
+    if not created and row.done_at is not None:
+        return
+    fan_out_event.delay(kind=event.kind, payload=payload, key=key)
+
+
+def fan_out_run(*, event: events.Event, key: str) -> list[int]:
+    """The fan-out task's work: store and queue the deliveries, then mark the fan-out done
+    (a worker dying in between only means the sweep runs this again, which adds nothing)."""
+    ids = deliveries_create_for_event(event=event, key=key)
+    FanOut.objects.filter(key=key, done_at__isnull=True).update(done_at=timezone.now())
+    return ids
+
+
+def _may_hear(
+    webhook: Webhook, event: events.Event, repo: Repo | None, owner: Namespace | None
+) -> bool:
+    """Only subscribers who may read the repo hear about it (a private repo's name included):
+    a user's webhook what the user may read now, an org's what the org itself may."""
     if isinstance(event, events.RepoDeleted):
         if event.private is False:
             return True
-        return owner is not None and namespace_role(user, owner.pk) is not None
-    return repo is not None and can(user, Action.READ, repo)
+        if webhook.org_id is not None:
+            return owner is not None and owner.pk == webhook.org.namespace_id  # type: ignore[union-attr]
+        user = webhook.owner
+        return (
+            user is not None
+            and user.is_active
+            and owner is not None
+            and namespace_role(user, owner.pk) is not None
+        )
+    if repo is None:
+        return False
+    if webhook.org_id is not None:
+        return namespace_can_read(webhook.org.namespace_id, repo)  # type: ignore[union-attr]
+    return (
+        webhook.owner is not None
+        and webhook.owner.is_active
+        and can(webhook.owner, Action.READ, repo)
+    )
 
 
 def deliveries_create_for_event(*, event: events.Event, key: str) -> list[int]:
@@ -122,12 +169,14 @@ def deliveries_create_for_event(*, event: events.Event, key: str) -> list[int]:
     watcher_ids = WatchedItem.objects.filter(
         Q(type__in=["user", "org"], name_lower__in=namespaces) | Q(type=kind, name_lower__in=names)
     ).values_list("webhook_id", flat=True)
-    webhooks = Webhook.objects.filter(pk__in=watcher_ids, disabled=False).select_related("owner")
+    webhooks = Webhook.objects.filter(pk__in=watcher_ids, disabled=False).select_related(
+        "owner", "org"
+    )
     now = timezone.now()
     rows = [
         _new_delivery(webhook, message, key=key, now=now)
         for webhook in webhooks
-        if Domain.REPO in webhook.domains and _may_hear(webhook.owner, event, repo, owner)
+        if Domain.REPO in webhook.domains and _may_hear(webhook, event, repo, owner)
     ]
     if not rows:
         return []
@@ -299,7 +348,7 @@ def _record(
         "last_error": decision.reason[:500],
     }
     if decision.outcome == "retry":
-        queue_now = decision.delay <= COUNTDOWN_LIMIT_SECONDS
+        queue_now = decision.delay <= settings.WEBHOOK_COUNTDOWN_LIMIT_SECONDS
         fields.update(
             state=DeliveryState.PENDING,
             next_attempt_at=next_at,
@@ -325,7 +374,11 @@ def _record(
     )
     if held and not delivery.is_test:
         _count_event_outcome(delivery.webhook_id, decision)
-    if held and decision.outcome == "retry" and decision.delay <= COUNTDOWN_LIMIT_SECONDS:
+    if (
+        held
+        and decision.outcome == "retry"
+        and decision.delay <= settings.WEBHOOK_COUNTDOWN_LIMIT_SECONDS
+    ):
         from webhooks.tasks import deliver
 
         transaction.on_commit(
@@ -414,8 +467,8 @@ def deliveries_drain(
     recorded by this thread as they come in, each batch in one transaction; a killed worker
     leaves at most its in-flight rows `sending`, for the sweep to release after the lease.
     """
-    budget = DRAIN_SECONDS if seconds is None else seconds
-    width = max(1, concurrency or getattr(settings, "WEBHOOK_SEND_CONCURRENCY", SEND_CONCURRENCY))
+    budget = settings.WEBHOOK_DRAIN_SECONDS if seconds is None else seconds
+    width = max(1, concurrency or settings.WEBHOOK_SEND_THREADS)
     deadline = time.monotonic() + budget
     in_flight: dict[Future[SendResult], _Sending] = {}
     attempted = 0
@@ -473,7 +526,7 @@ def deliveries_sweep(*, now: datetime | None = None) -> tuple[int, int]:
     released = 0
     expired = Delivery.objects.filter(state=DeliveryState.SENDING, lease_until__lt=now).values_list(
         "pk", "attempts"
-    )[:SWEEP_BATCH]
+    )[: settings.WEBHOOK_SWEEP_BATCH]
     for delivery_id, number in list(expired):
         with transaction.atomic():
             moved = Delivery.objects.filter(
@@ -495,14 +548,35 @@ def deliveries_sweep(*, now: datetime | None = None) -> tuple[int, int]:
                 )
                 released += 1
     requeue_before = now - timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+    _fan_outs_requeue(now=now, before=requeue_before)
     due = list(
         Delivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
         .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=requeue_before))
         .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
+        .values_list("pk", flat=True)[: settings.WEBHOOK_SWEEP_BATCH]
     )
     if due:
         Delivery.objects.filter(pk__in=due).update(enqueued_at=now)
-        for _ in range(math.ceil(len(due) / DRAIN_BATCH)):
+        for _ in range(math.ceil(len(due) / settings.WEBHOOK_DRAIN_BATCH)):
             _enqueue_drain()
     return released, len(due)
+
+
+FAN_OUT_KEEP = timedelta(days=1)  # done fan-out rows are kept this long (a re-dispatch is a no-op)
+
+
+def _fan_outs_requeue(*, now: datetime, before: datetime) -> int:
+    """Queue again the fan-outs still not done whose task was queued before `before` (lost
+    with the broker, or its worker died), and forget old finished ones; returns how many."""
+    from webhooks.tasks import fan_out_event  # tasks import this module
+
+    FanOut.objects.filter(done_at__lt=now - FAN_OUT_KEEP).delete()
+    stale = list(
+        FanOut.objects.filter(done_at__isnull=True, enqueued_at__lt=before).order_by("pk")[
+            : settings.WEBHOOK_SWEEP_BATCH
+        ]
+    )
+    for row in stale:
+        if FanOut.objects.filter(pk=row.pk, done_at__isnull=True).update(enqueued_at=now):
+            fan_out_event.delay(kind=row.kind, payload=row.payload, key=row.key)
+    return len(stale)

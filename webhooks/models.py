@@ -11,7 +11,7 @@ import secrets
 
 from django.db import models
 
-from orgs.models import User
+from orgs.models import Organization, User
 
 
 def new_public_id() -> str:
@@ -37,8 +37,20 @@ class Domain(models.TextChoices):
 
 
 class Webhook(models.Model):
+    """A subscription, owned by one user (`owner`) or by one organization (`org`).
+
+    An organization's webhook belongs to the org, not to the admin who created it: every
+    admin of the org manages it, one who loses the role loses it, and it hears only what the
+    organization itself may read (public repos and its own).
+    """
+
     public_id = models.CharField(max_length=24, unique=True, default=new_public_id)
-    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="webhooks")
+    owner = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="webhooks"
+    )
+    org = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="webhooks"
+    )
     url = models.URLField(max_length=2048)
     # Returned by the API (the public hub does the same) and used as the HMAC key.
     secret = models.CharField(max_length=200, blank=True, default="")
@@ -55,9 +67,21 @@ class Webhook(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(owner__isnull=False, org__isnull=True)
+                | models.Q(owner__isnull=True, org__isnull=False),
+                name="webhook_one_owner",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"webhook {self.public_id} -> {self.url}"
+
+    @property
+    def owner_name(self) -> str:
+        """The user or organization the webhook belongs to (needs `owner`/`org__namespace`)."""
+        return self.org.namespace.name if self.org_id else self.owner.username  # type: ignore[union-attr]
 
 
 class WatchedItem(models.Model):
@@ -141,3 +165,22 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} ({self.outcome})"
+
+
+class FanOut(models.Model):
+    """A repo event the webhooks still owe a fan-out: written before the fan-out task is
+    queued and marked done by it, so a broker that loses the task (a Redis restart without
+    persistence) loses nothing; the delivery sweep queues it again."""
+
+    key = models.CharField(max_length=64, unique=True)  # dispatch.event_key()
+    kind = models.CharField(max_length=32)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["done_at", "enqueued_at"])]
+
+    def __str__(self) -> str:
+        return f"fan-out {self.key} ({'done' if self.done_at else 'pending'})"

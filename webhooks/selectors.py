@@ -1,4 +1,4 @@
-"""Reads for webhooks: a user's subscriptions and their delivery log."""
+"""Reads for webhooks: a user's or an organization's subscriptions and their delivery log."""
 
 from __future__ import annotations
 
@@ -6,30 +6,54 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, QuerySet
 
 from common.errors import AuthenticationError, NotFoundError, PermissionDeniedError
-from orgs.models import User
+from orgs.models import Organization, User
 from orgs.permissions import can_manage_webhooks
 from webhooks.models import Delivery, DeliveryAttempt, Webhook
 
 
-def _signed_in(actor: User | AnonymousUser) -> User:
+def _signed_in(actor: User | AnonymousUser, org: Organization | None = None) -> User:
+    """The actor, if it may see the webhooks of its own account or, with `org`, of that
+    organization (its admins); raises 401, or 403 naming what is missing."""
     if not actor.is_authenticated:
         raise AuthenticationError("You must be signed in to manage webhooks.")
-    if not can_manage_webhooks(actor, write=False):
+    if org is not None:
+        if not can_manage_webhooks(actor, write=False, org_namespace_id=org.namespace_id):
+            raise PermissionDeniedError(
+                f"Only admins of {org.name} manage its webhooks (with a token that has "
+                f"webhooks.manage on {org.name}, if fine-grained)."
+            )
+    elif not can_manage_webhooks(actor, write=False):
         raise PermissionDeniedError("This token's scopes do not include webhooks.manage.")
     return actor  # type: ignore[return-value]
 
 
-def webhook_list(*, actor: User | AnonymousUser) -> QuerySet[Webhook]:
-    """The actor's webhooks, newest first, with their watched items prefetched."""
-    user = _signed_in(actor)
-    return Webhook.objects.filter(owner=user).prefetch_related("watched")
+def _owned(user: User, org: Organization | None) -> QuerySet[Webhook]:
+    if org is not None:
+        return Webhook.objects.filter(org=org)
+    return Webhook.objects.filter(owner=user, org__isnull=True)
 
 
-def webhook_get(*, actor: User | AnonymousUser, webhook_id: str) -> Webhook:
-    """One of the actor's webhooks; NotFoundError for anyone else's (never a 403)."""
-    user = _signed_in(actor)
+def webhook_list(
+    *, actor: User | AnonymousUser, org: Organization | None = None
+) -> QuerySet[Webhook]:
+    """The actor's webhooks (or the org's, for its admins), newest first, watched items
+    prefetched."""
+    user = _signed_in(actor, org)
+    return _owned(user, org).select_related("owner", "org__namespace").prefetch_related("watched")
+
+
+def webhook_get(
+    *, actor: User | AnonymousUser, webhook_id: str, org: Organization | None = None
+) -> Webhook:
+    """One of the actor's webhooks (or of `org`, for its admins); NotFoundError for anyone
+    else's (never a 403), and for an org's webhook asked for as a user's or the reverse."""
+    user = _signed_in(actor, org)
     webhook = (
-        Webhook.objects.filter(owner=user, public_id=webhook_id).prefetch_related("watched").first()
+        _owned(user, org)
+        .filter(public_id=webhook_id)
+        .select_related("owner", "org__namespace")
+        .prefetch_related("watched")
+        .first()
     )
     if webhook is None:
         raise NotFoundError(f"Webhook {webhook_id} not found.")

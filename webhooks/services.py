@@ -1,5 +1,8 @@
 """Writes for webhooks a user makes: create, update, enable/disable, delete, redeliver, test.
 
+A webhook belongs to a user or to an organization (`org`); an org's webhooks are managed
+by whoever is an admin of the org at the time (orgs/permissions.py can_manage_webhooks).
+
 Fan-out and the delivery attempts themselves are in dispatch.py (run by workers).
 """
 
@@ -22,8 +25,8 @@ from common.errors import (
     ValidationError,
 )
 from orgs.audit import audit_log
-from orgs.models import Namespace, User
-from orgs.permissions import Action, can, can_manage_webhooks
+from orgs.models import Namespace, Organization, User
+from orgs.permissions import Action, can, can_manage_webhooks, namespace_can_read
 from repos.models import Repo
 from webhooks import dispatch, signing, ssrf
 from webhooks.models import Delivery, DeliveryState, Domain, WatchedItem, WatchedType, Webhook
@@ -35,17 +38,21 @@ MAX_WATCHED_ITEMS = 100
 MAX_SECRET_LENGTH = 200
 
 
-def _writer(actor: User | AnonymousUser) -> User:
-    user = _signed_in(actor)
-    if not can_manage_webhooks(user, write=True):
+def _writer(actor: User | AnonymousUser, org: Organization | None = None) -> User:
+    user = _signed_in(actor, org)
+    org_namespace_id = org.namespace_id if org is not None else None
+    if not can_manage_webhooks(user, write=True, org_namespace_id=org_namespace_id):
         raise PermissionDeniedError(
             "Managing webhooks needs a write token (or a fine-grained one with webhooks.manage)."
         )
     return user
 
 
-def _clean_watched(*, actor: User, watched: list[Any]) -> list[tuple[str, str]]:
-    """(type, canonical name) pairs; the named user/org or readable repo must exist."""
+def _clean_watched(
+    *, actor: User, watched: list[Any], org: Organization | None = None
+) -> list[tuple[str, str]]:
+    """(type, canonical name) pairs; the named user/org or readable repo must exist. An
+    org's webhook may watch public repos and the org's own (what it will be told about)."""
     if not isinstance(watched, list):
         raise BadRequestError("watched must be a list of {type, name} items.")
     if len(watched) > MAX_WATCHED_ITEMS:
@@ -72,6 +79,11 @@ def _clean_watched(*, actor: User, watched: list[Any]) -> list[tuple[str, str]]:
             )
             if repo is None or not can(actor, Action.READ, repo):
                 raise RepoNotFoundError(f"Repository {name!r} not found.")
+            if org is not None and not namespace_can_read(org.namespace_id, repo):
+                raise BadRequestError(
+                    f"A webhook of {org.name} can watch public repos and {org.name}'s own "
+                    f"repos; {repo.full_name} is private to another owner."
+                )
             canonical = repo.full_name
         else:
             raise BadRequestError(
@@ -136,6 +148,8 @@ def _audit(verb: str, user: User, webhook: Webhook, details: dict[str, Any]) -> 
         target=webhook,
         target_id=webhook.public_id,
         target_name=f"webhook {webhook.public_id}",
+        # An org's webhook is the org's business (its audit log), a user's the user's own.
+        namespace=webhook.org.namespace_id if webhook.org_id else None,  # type: ignore[union-attr]
         details=details,
     )
 
@@ -159,16 +173,21 @@ def webhook_create(
     domains: list[str] | None = None,
     secret: str | None = None,
     send_secret_header: bool = False,
+    org: Organization | None = None,
 ) -> Webhook:
-    """A new webhook of the actor; 422 for an unsafe URL, 404 for an unknown watched item."""
-    user = _writer(actor)
-    items = _clean_watched(actor=user, watched=watched)
+    """A new webhook of the actor, or of `org` when given (its admins only); 422 for an
+    unsafe URL, 404 for an unknown watched item, 403 for a non-admin."""
+    user = _writer(actor, org)
+    items = _clean_watched(actor=user, watched=watched, org=org)
     if not items:
         raise BadRequestError("A webhook must watch at least one user, org or repo.")
-    if Webhook.objects.filter(owner=user).count() >= MAX_WEBHOOKS_PER_USER:
-        raise BadRequestError(f"You can have at most {MAX_WEBHOOKS_PER_USER} webhooks.")
+    owned = Webhook.objects.filter(org=org) if org else Webhook.objects.filter(owner=user)
+    if owned.count() >= MAX_WEBHOOKS_PER_USER:
+        who = org.name if org else "You"
+        raise BadRequestError(f"{who} can have at most {MAX_WEBHOOKS_PER_USER} webhooks.")
     webhook = Webhook.objects.create(
-        owner=user,
+        owner=None if org else user,
+        org=org,
         url=_clean_url(url),
         domains=_clean_domains(domains),
         secret=_clean_secret(secret),
@@ -192,7 +211,7 @@ def webhook_update(
 ) -> Webhook:
     """Change what is given. An empty `watched` keeps the current items: huggingface_hub's
     update_webhook sends `[]` when the caller passed none (hf_api.py, update_webhook)."""
-    user = _writer(actor)
+    user = _writer(actor, webhook.org)
     if url is not None:
         webhook.url = _clean_url(url)
     if domains is not None:
@@ -203,7 +222,7 @@ def webhook_update(
         webhook.send_secret_header = bool(send_secret_header)
     webhook.save()
     if watched:
-        _set_watched(webhook, _clean_watched(actor=user, watched=watched))
+        _set_watched(webhook, _clean_watched(actor=user, watched=watched, org=webhook.org))
     _audit("webhook.update", user, webhook, _audit_details(webhook))
     return webhook
 
@@ -212,10 +231,10 @@ def webhook_set_disabled(
     *, actor: User | AnonymousUser, webhook: Webhook, disabled: bool
 ) -> Webhook:
     """Enable or disable by hand; enabling clears the failure count and the reason shown."""
-    _writer(actor)
+    user = _writer(actor, webhook.org)
     webhook.disabled = disabled
     webhook.disabled_at = timezone.now() if disabled else None
-    webhook.disabled_reason = "Disabled by its owner." if disabled else ""
+    webhook.disabled_reason = f"Disabled by {user.username}." if disabled else ""
     if not disabled:
         webhook.consecutive_failures = 0
     webhook.save(
@@ -227,12 +246,13 @@ def webhook_set_disabled(
             "updated_at",
         ]
     )
+    _audit("webhook.disable" if disabled else "webhook.enable", user, webhook, {})
     return webhook
 
 
 def webhook_delete(*, actor: User | AnonymousUser, webhook: Webhook) -> None:
     """Delete the webhook and its log; a delivery in flight finds nothing to update."""
-    user = _writer(actor)
+    user = _writer(actor, webhook.org)
     with transaction.atomic():
         _audit("webhook.delete", user, webhook, {"url": _url_for_audit(webhook.url)})
         webhook.delete()
@@ -242,7 +262,7 @@ def webhook_delete(*, actor: User | AnonymousUser, webhook: Webhook) -> None:
 def delivery_redeliver(*, actor: User | AnonymousUser, delivery: Delivery) -> Delivery:
     """Send a finished delivery again, same `webhook-id` (Standard Webhooks: a resend keeps
     the id), with a fresh retry budget; ConflictError while it is still queued or sending."""
-    _writer(actor)
+    _writer(actor, delivery.webhook.org)
     if delivery.webhook.disabled:
         raise BadRequestError("Enable the webhook before redelivering.")
     now = timezone.now()
@@ -269,8 +289,8 @@ def delivery_redeliver(*, actor: User | AnonymousUser, delivery: Delivery) -> De
 def webhook_send_test(*, actor: User | AnonymousUser, webhook: Webhook) -> Delivery:
     """Queue a test payload; it is logged like any delivery but never counts toward
     auto-disabling, and is sent even while the webhook is disabled (to check a fix)."""
-    user = _writer(actor)
-    message = test_message(owner_name=user.username)
+    _writer(actor, webhook.org)
+    message = test_message(owner_name=webhook.owner_name)
     now = timezone.now()
     delivery = Delivery.objects.create(
         webhook=webhook,

@@ -14,12 +14,12 @@ def fan_out_event(*, kind: str, payload: dict, key: str) -> int:
     event_type = events.EVENT_TYPES.get(kind)
     if event_type is None:
         return 0
-    return len(dispatch.deliveries_create_for_event(event=event_type(**payload), key=key))
+    return len(dispatch.fan_out_run(event=event_type(**payload), key=key))
 
 
 @shared_task
 def drain_deliveries() -> int:
-    """Send due deliveries, several at once, for up to DRAIN_SECONDS; then queue a
+    """Send due deliveries, several at once, for up to WEBHOOK_DRAIN_SECONDS; then queue a
     continuation if some may be left. Safe to run twice: every row is claimed first."""
     attempted, more = dispatch.deliveries_drain()
     if more:

@@ -1,7 +1,14 @@
 """Settings pages for webhooks: list, create, edit, enable/disable, delete, delivery log,
-redeliver and test. Every change is a CSRF-protected POST that calls one service."""
+redeliver and test. Every change is a CSRF-protected POST that calls one service.
+
+The same pages serve a user's webhooks (/settings/webhooks) and an organization's
+(/organizations/{name}/settings/webhooks, for its admins; anyone else gets the 404 page, as
+for the org's other settings). Every view takes that optional `name`.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,9 +16,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from common.errors import HubError, NotFoundError
+from common.errors import HubError, NotFoundError, PermissionDeniedError
+from orgs.models import Organization
+from orgs.org_services import org_get
 from webhooks.forms import WebhookForm
-from webhooks.models import Webhook
+from webhooks.models import Delivery, Webhook
 from webhooks.selectors import delivery_get, delivery_list, webhook_get, webhook_list
 from webhooks.services import (
     delivery_redeliver,
@@ -23,11 +32,34 @@ from webhooks.services import (
 )
 
 
-def _mine(request: HttpRequest, webhook_id: str) -> Webhook:
-    """The signed-in user's webhook, or the 404 page (anyone else's looks the same)."""
+class _Owner:
+    """Whose webhooks a page shows: the signed-in user's, or an organization's."""
+
+    def __init__(self, org: Organization | None) -> None:
+        self.org = org
+        self.base = f"/organizations/{org.name}/settings/webhooks" if org else "/settings/webhooks"
+
+    def context(self, **extra: Any) -> dict[str, Any]:
+        return {"org": self.org, "base": self.base, **extra}
+
+
+def _owner(request: HttpRequest, name: str | None) -> _Owner:
+    """The owner in the path; the 404 page for an unknown org and for non-admins."""
+    if name is None:
+        return _Owner(None)
     try:
-        return webhook_get(actor=request.user, webhook_id=webhook_id)
-    except NotFoundError as exc:
+        org = org_get(name=name)
+        webhook_list(actor=request.user, org=org)  # raises unless the user is an org admin
+    except (NotFoundError, PermissionDeniedError):
+        raise Http404("Not found") from None
+    return _Owner(org)
+
+
+def _mine(request: HttpRequest, owner: _Owner, webhook_id: str) -> Webhook:
+    """The owner's webhook, or the 404 page (anyone else's looks the same)."""
+    try:
+        return webhook_get(actor=request.user, webhook_id=webhook_id, org=owner.org)
+    except (NotFoundError, PermissionDeniedError) as exc:
         raise Http404(exc.message) from None
 
 
@@ -37,15 +69,18 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 
 @login_required
-def webhooks_page(request: HttpRequest) -> HttpResponse:
-    webhooks = list(webhook_list(actor=request.user))
-    return render(request, "webhooks/list.html", {"webhooks": webhooks})
+def webhooks_page(request: HttpRequest, name: str | None = None) -> HttpResponse:
+    owner = _owner(request, name)
+    webhooks = list(webhook_list(actor=request.user, org=owner.org))
+    return render(request, "webhooks/list.html", owner.context(webhooks=webhooks))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def webhook_new(request: HttpRequest) -> HttpResponse:
-    form = WebhookForm(request.POST or None)
+def webhook_new(request: HttpRequest, name: str | None = None) -> HttpResponse:
+    owner = _owner(request, name)
+    initial = {"watched": f"org:{owner.org.name}"} if owner.org else None
+    form = WebhookForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -56,19 +91,22 @@ def webhook_new(request: HttpRequest) -> HttpResponse:
                 domains=d["domains"],
                 secret=d["secret"],
                 send_secret_header=d["send_secret_header"],
+                org=owner.org,
             )
         except HubError as exc:
             form.add_error(None, exc.message)
         else:
             messages.success(request, "Webhook created.")
-            return HttpResponseRedirect(f"/settings/webhooks/{webhook.public_id}")
-    return _no_store(render(request, "webhooks/form.html", {"form": form, "webhook": None}))
+            return HttpResponseRedirect(f"{owner.base}/{webhook.public_id}")
+    context = owner.context(form=form, webhook=None)
+    return _no_store(render(request, "webhooks/form.html", context))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def webhook_page(request: HttpRequest, webhook_id: str) -> HttpResponse:
-    webhook = _mine(request, webhook_id)
+def webhook_page(request: HttpRequest, webhook_id: str, name: str | None = None) -> HttpResponse:
+    owner = _owner(request, name)
+    webhook = _mine(request, owner, webhook_id)
     form = WebhookForm(request.POST or None, initial=WebhookForm.initial_for(webhook))
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -86,23 +124,22 @@ def webhook_page(request: HttpRequest, webhook_id: str) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             messages.success(request, "Webhook saved.")
-            return HttpResponseRedirect(f"/settings/webhooks/{webhook.public_id}")
-    context = {
-        "form": form,
-        "webhook": webhook,
-        "deliveries": delivery_list(webhook=webhook, limit=30),
-    }
+            return HttpResponseRedirect(f"{owner.base}/{webhook.public_id}")
+    context = owner.context(
+        form=form, webhook=webhook, deliveries=delivery_list(webhook=webhook, limit=30)
+    )
     return _no_store(render(request, "webhooks/form.html", context))
 
 
-def _action(request: HttpRequest, webhook_id: str, verb: str) -> HttpResponse:
-    webhook = _mine(request, webhook_id)
-    target = f"/settings/webhooks/{webhook.public_id}"
+def _action(request: HttpRequest, name: str | None, webhook_id: str, verb: str) -> HttpResponse:
+    owner = _owner(request, name)
+    webhook = _mine(request, owner, webhook_id)
+    target = f"{owner.base}/{webhook.public_id}"
     try:
         if verb == "delete":
             webhook_delete(actor=request.user, webhook=webhook)
             messages.success(request, "Webhook deleted.")
-            return HttpResponseRedirect("/settings/webhooks")
+            return HttpResponseRedirect(owner.base)
         if verb == "test":
             delivery = webhook_send_test(actor=request.user, webhook=webhook)
             messages.success(request, "Test event queued.")
@@ -116,51 +153,58 @@ def _action(request: HttpRequest, webhook_id: str, verb: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def webhook_enable(request: HttpRequest, webhook_id: str) -> HttpResponse:
-    return _action(request, webhook_id, "enable")
+def webhook_enable(request: HttpRequest, webhook_id: str, name: str | None = None) -> HttpResponse:
+    return _action(request, name, webhook_id, "enable")
 
 
 @login_required
 @require_POST
-def webhook_disable(request: HttpRequest, webhook_id: str) -> HttpResponse:
-    return _action(request, webhook_id, "disable")
+def webhook_disable(request: HttpRequest, webhook_id: str, name: str | None = None) -> HttpResponse:
+    return _action(request, name, webhook_id, "disable")
 
 
 @login_required
 @require_POST
-def webhook_remove(request: HttpRequest, webhook_id: str) -> HttpResponse:
-    return _action(request, webhook_id, "delete")
+def webhook_remove(request: HttpRequest, webhook_id: str, name: str | None = None) -> HttpResponse:
+    return _action(request, name, webhook_id, "delete")
 
 
 @login_required
 @require_POST
-def webhook_test(request: HttpRequest, webhook_id: str) -> HttpResponse:
-    return _action(request, webhook_id, "test")
+def webhook_test(request: HttpRequest, webhook_id: str, name: str | None = None) -> HttpResponse:
+    return _action(request, name, webhook_id, "test")
 
 
-@login_required
-def delivery_page(request: HttpRequest, webhook_id: str, delivery_id: str) -> HttpResponse:
-    webhook = _mine(request, webhook_id)
+def _delivery(
+    request: HttpRequest, owner: _Owner, webhook_id: str, delivery_id: str
+) -> tuple[Webhook, Delivery]:
+    webhook = _mine(request, owner, webhook_id)
     try:
-        delivery = delivery_get(webhook=webhook, message_id=delivery_id)
+        return webhook, delivery_get(webhook=webhook, message_id=delivery_id)
     except NotFoundError as exc:
         raise Http404(exc.message) from None
-    return render(request, "webhooks/delivery.html", {"webhook": webhook, "delivery": delivery})
+
+
+@login_required
+def delivery_page(
+    request: HttpRequest, webhook_id: str, delivery_id: str, name: str | None = None
+) -> HttpResponse:
+    owner = _owner(request, name)
+    webhook, delivery = _delivery(request, owner, webhook_id, delivery_id)
+    context = owner.context(webhook=webhook, delivery=delivery)
+    return render(request, "webhooks/delivery.html", context)
 
 
 @login_required
 @require_POST
 def delivery_redeliver_view(
-    request: HttpRequest, webhook_id: str, delivery_id: str
+    request: HttpRequest, webhook_id: str, delivery_id: str, name: str | None = None
 ) -> HttpResponse:
-    webhook = _mine(request, webhook_id)
-    try:
-        delivery = delivery_get(webhook=webhook, message_id=delivery_id)
-    except NotFoundError as exc:
-        raise Http404(exc.message) from None
+    owner = _owner(request, name)
+    webhook, delivery = _delivery(request, owner, webhook_id, delivery_id)
     try:
         delivery_redeliver(actor=request.user, delivery=delivery)
         messages.success(request, "Delivery queued again.")
     except HubError as exc:
         messages.error(request, exc.message)
-    return HttpResponseRedirect(f"/settings/webhooks/{webhook.public_id}/deliveries/{delivery_id}")
+    return HttpResponseRedirect(f"{owner.base}/{webhook.public_id}/deliveries/{delivery_id}")

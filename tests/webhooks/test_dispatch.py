@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from orgs.models import User
 from repos import events
-from repos.models import Repo
 from repos.services import repo_update_settings
+from tests.webhooks.helpers import push_event
 from tests.webhooks.receiver import Answer, running
 from tests.webhooks.verify import verify
 from webhooks.dispatch import deliveries_create_for_event, deliveries_sweep, delivery_attempt
@@ -33,22 +33,13 @@ def _webhook(owner: User, url: str, *, watched: list[dict] | None = None, **kw) 
     )
 
 
-def _push_event(repo: Repo) -> events.RepoUpdated:
-    return events.RepoUpdated(
-        repo_id=repo.pk,
-        full_name=repo.full_name,
-        repo_kind=repo.kind,
-        updates=[{"ref": "refs/heads/main", "old": "a" * 40, "new": "b" * 40}],
-    )
-
-
 def _due_now(delivery_id: int) -> None:
     Delivery.objects.filter(pk=delivery_id).update(next_attempt_at=timezone.now())
 
 
 def test_a_push_is_delivered_signed_in_the_public_hub_shape(alice, repo, receiver) -> None:  # type: ignore[no-untyped-def]
     webhook = _webhook(alice, receiver.url)
-    [delivery_id] = deliveries_create_for_event(event=_push_event(repo), key="evt:1")
+    [delivery_id] = deliveries_create_for_event(event=push_event(repo), key="evt:1")
     assert delivery_attempt(delivery_id=delivery_id) == "succeeded"
     [request] = receiver.wait_for(1)
     assert verify(secret=SECRET, headers=request.headers, body=request.body)
@@ -75,7 +66,7 @@ def test_the_payload_parses_with_huggingface_hub_models(alice, repo, receiver) -
     from huggingface_hub import WebhookPayload
 
     _webhook(alice, receiver.url)
-    [delivery_id] = deliveries_create_for_event(event=_push_event(repo), key="evt:1")
+    [delivery_id] = deliveries_create_for_event(event=push_event(repo), key="evt:1")
     delivery_attempt(delivery_id=delivery_id)
     payload = WebhookPayload.model_validate_json(receiver.wait_for(1)[0].body)
     assert payload.repo.name == "alice/bert"
@@ -84,8 +75,8 @@ def test_the_payload_parses_with_huggingface_hub_models(alice, repo, receiver) -
 
 def test_fan_out_twice_for_one_event_creates_one_delivery(alice, repo, receiver) -> None:  # type: ignore[no-untyped-def]
     _webhook(alice, receiver.url)
-    first = deliveries_create_for_event(event=_push_event(repo), key="evt:9")
-    again = deliveries_create_for_event(event=_push_event(repo), key="evt:9")
+    first = deliveries_create_for_event(event=push_event(repo), key="evt:9")
+    again = deliveries_create_for_event(event=push_event(repo), key="evt:9")
     assert len(first) == 1
     assert again == []
     assert Delivery.objects.count() == 1
@@ -103,7 +94,7 @@ def test_only_matching_enabled_webhooks_in_the_repo_domain_get_deliveries(
     _webhook(bob, receiver.url, domains=["discussion"])
     disabled = _webhook(bob, receiver.url, watched=[{"type": "user", "name": "alice"}])
     Webhook.objects.filter(pk=disabled.pk).update(disabled=True)
-    deliveries_create_for_event(event=_push_event(repo), key="evt:1")
+    deliveries_create_for_event(event=push_event(repo), key="evt:1")
     got = set(Delivery.objects.values_list("webhook_id", flat=True))
     assert got == {watching_repo.pk, watching_user.pk}
 
@@ -117,7 +108,7 @@ def test_a_private_repo_is_not_told_to_watchers_who_cannot_read_it(
     bobs = _webhook(bob, receiver.url, watched=[{"type": "user", "name": "alice"}])
     alices = _webhook(alice, receiver.url)
     repo_update_settings(actor=alice, repo=repo, private=True)
-    deliveries_create_for_event(event=_push_event(repo), key="evt:1")
+    deliveries_create_for_event(event=push_event(repo), key="evt:1")
     deleted = events.RepoDeleted(repo_id=repo.pk, full_name=repo.full_name, private=True)
     deliveries_create_for_event(event=deleted, key="evt:2")
     assert not Delivery.objects.filter(webhook=bobs).exists()
@@ -146,7 +137,7 @@ def test_500_then_200_retries_with_the_same_id_and_a_fresh_signature(
 ) -> None:
     with running([Answer(500, body=b"down")]) as receiver:
         _webhook(alice, receiver.url)
-        [delivery_id] = deliveries_create_for_event(event=_push_event(repo), key="evt:1")
+        [delivery_id] = deliveries_create_for_event(event=push_event(repo), key="evt:1")
         assert delivery_attempt(delivery_id=delivery_id) == "retry"
         delivery = Delivery.objects.get(pk=delivery_id)
         assert delivery.state == DeliveryState.PENDING
@@ -171,7 +162,7 @@ def test_429_retry_after_is_honoured(alice, repo, local_targets) -> None:  # typ
     local_targets.WEBHOOK_RETRY_BASE_SECONDS = 0.1
     with running([Answer(429, headers={"Retry-After": "120"})]) as receiver:
         _webhook(alice, receiver.url)
-        [delivery_id] = deliveries_create_for_event(event=_push_event(repo), key="evt:1")
+        [delivery_id] = deliveries_create_for_event(event=push_event(repo), key="evt:1")
         before = timezone.now()
         assert delivery_attempt(delivery_id=delivery_id) == "retry"
     assert Delivery.objects.get(pk=delivery_id).next_attempt_at >= before + timedelta(seconds=120)
@@ -182,7 +173,7 @@ def test_final_answers_are_not_retried(alice, repo, local_targets, status: int) 
     script = [Answer(status, headers={"Location": "http://169.254.169.254/"})]
     with running(script) as receiver:
         _webhook(alice, receiver.url)
-        [delivery_id] = deliveries_create_for_event(event=_push_event(repo), key="evt:1")
+        [delivery_id] = deliveries_create_for_event(event=push_event(repo), key="evt:1")
         assert delivery_attempt(delivery_id=delivery_id) == "failed"
         assert len(receiver.wait_for(1)) == 1
     delivery = Delivery.objects.get(pk=delivery_id)
@@ -192,7 +183,7 @@ def test_final_answers_are_not_retried(alice, repo, local_targets, status: int) 
 def test_410_disables_the_webhook_and_says_why(alice, repo, local_targets) -> None:  # type: ignore[no-untyped-def]
     with running([Answer(410)]) as receiver:
         webhook = _webhook(alice, receiver.url)
-        [delivery_id] = deliveries_create_for_event(event=_push_event(repo), key="evt:1")
+        [delivery_id] = deliveries_create_for_event(event=push_event(repo), key="evt:1")
         delivery_attempt(delivery_id=delivery_id)
     webhook.refresh_from_db()
     assert webhook.disabled
@@ -205,7 +196,7 @@ def test_consecutive_failed_events_disable_the_webhook(alice, repo, local_target
         receiver.default = Answer(503)
         webhook = _webhook(alice, receiver.url)
         for n in range(3):
-            [delivery_id] = deliveries_create_for_event(event=_push_event(repo), key=f"evt:{n}")
+            [delivery_id] = deliveries_create_for_event(event=push_event(repo), key=f"evt:{n}")
             assert delivery_attempt(delivery_id=delivery_id) == "retry"
             _due_now(delivery_id)
             assert delivery_attempt(delivery_id=delivery_id) == "failed"
@@ -214,14 +205,42 @@ def test_consecutive_failed_events_disable_the_webhook(alice, repo, local_target
     assert webhook.consecutive_failures == 3
     assert "3 consecutive failed" in webhook.disabled_reason
     # Once disabled, new events are not fanned out and queued ones are cancelled.
-    assert deliveries_create_for_event(event=_push_event(repo), key="evt:9") == []
+    assert deliveries_create_for_event(event=push_event(repo), key="evt:9") == []
+
+
+def test_the_owner_sees_why_a_webhook_was_disabled(alice, repo, local_targets) -> None:  # type: ignore[no-untyped-def]
+    """Auto-disabled: the reason is in the API (disabledReason) and on both settings pages."""
+    from django.test import Client
+
+    from orgs.services import token_create
+
+    local_targets.WEBHOOK_MAX_ATTEMPTS = 1
+    local_targets.WEBHOOK_DISABLE_AFTER_FAILED_EVENTS = 2
+    with running() as receiver:
+        receiver.default = Answer(500)
+        webhook = _webhook(alice, receiver.url)
+        for n in range(2):
+            [delivery_id] = deliveries_create_for_event(event=push_event(repo), key=f"evt:{n}")
+            assert delivery_attempt(delivery_id=delivery_id) == "failed"
+    reason = (
+        "Disabled automatically after 2 consecutive failed deliveries "
+        "(last: HTTP 500; gave up after 1 attempts)."
+    )
+    _, secret = token_create(user=alice, name="t", role="read")
+    api = Client(headers={"Authorization": f"Bearer {secret}"})
+    shown = api.get(f"/api/settings/webhooks/{webhook.public_id}").json()["webhook"]
+    assert (shown["disabled"], shown["disabledReason"]) == (True, reason)
+    browser = Client()
+    browser.force_login(alice)
+    assert reason in browser.get("/settings/webhooks").content.decode()
+    assert reason in browser.get(f"/settings/webhooks/{webhook.public_id}").content.decode()
 
 
 def test_a_success_resets_the_failure_count(alice, repo, local_targets) -> None:  # type: ignore[no-untyped-def]
     with running([Answer(404)]) as receiver:
         webhook = _webhook(alice, receiver.url)
         for n in range(2):
-            [delivery_id] = deliveries_create_for_event(event=_push_event(repo), key=f"evt:{n}")
+            [delivery_id] = deliveries_create_for_event(event=push_event(repo), key=f"evt:{n}")
             delivery_attempt(delivery_id=delivery_id)
     webhook.refresh_from_db()
     assert webhook.consecutive_failures == 0
@@ -233,7 +252,7 @@ def test_a_claimed_delivery_is_sent_once_even_when_two_workers_race(
     receiver,  # type: ignore[no-untyped-def]
 ) -> None:
     _webhook(alice, receiver.url)
-    [delivery_id] = deliveries_create_for_event(event=_push_event(repo), key="evt:1")
+    [delivery_id] = deliveries_create_for_event(event=push_event(repo), key="evt:1")
     outcomes = [delivery_attempt(delivery_id=delivery_id) for _ in range(3)]
     assert outcomes == ["succeeded", None, None]
     assert len(receiver.requests) == 1
@@ -242,7 +261,7 @@ def test_a_claimed_delivery_is_sent_once_even_when_two_workers_race(
 def test_an_expired_lease_returns_to_pending_and_is_sent_again(alice, repo, receiver) -> None:  # type: ignore[no-untyped-def]
     """A worker killed mid-attempt leaves the row `sending`; the sweep frees it after the lease."""
     _webhook(alice, receiver.url)
-    [delivery_id] = deliveries_create_for_event(event=_push_event(repo), key="evt:1")
+    [delivery_id] = deliveries_create_for_event(event=push_event(repo), key="evt:1")
     # What a claim leaves behind when its worker dies before recording anything:
     Delivery.objects.filter(pk=delivery_id).update(
         state=DeliveryState.SENDING,
@@ -270,7 +289,7 @@ def test_a_late_result_from_a_worker_that_lost_its_lease_changes_nothing(
     receiver,  # type: ignore[no-untyped-def]
 ) -> None:
     _webhook(alice, receiver.url)
-    [delivery_id] = deliveries_create_for_event(event=_push_event(repo), key="evt:1")
+    [delivery_id] = deliveries_create_for_event(event=push_event(repo), key="evt:1")
     takeover: list[tuple[int, int]] = []
 
     def slow_resolver(host: str, port: int) -> list[str]:
@@ -304,7 +323,7 @@ def test_dns_rebinding_to_loopback_is_refused_at_delivery(alice, repo, settings)
         ssrf.url_check(url, allow_local=False, resolver=resolver)  # as saved: public
         webhook = Webhook.objects.create(owner=alice, url=url, domains=["repo"])
         webhook.watched.create(type="user", name="alice", name_lower="alice")
-        [delivery_id] = deliveries_create_for_event(event=_push_event(repo), key="evt:1")
+        [delivery_id] = deliveries_create_for_event(event=push_event(repo), key="evt:1")
         assert delivery_attempt(delivery_id=delivery_id, resolver=resolver) == "failed"
         assert trap.requests == []  # no socket reached the loopback listener
     delivery = Delivery.objects.get(pk=delivery_id)
@@ -313,7 +332,7 @@ def test_dns_rebinding_to_loopback_is_refused_at_delivery(alice, repo, settings)
 
 def test_redeliver_resends_with_the_same_id(alice, repo, receiver) -> None:  # type: ignore[no-untyped-def]
     _webhook(alice, receiver.url)
-    [delivery_id] = deliveries_create_for_event(event=_push_event(repo), key="evt:1")
+    [delivery_id] = deliveries_create_for_event(event=push_event(repo), key="evt:1")
     delivery_attempt(delivery_id=delivery_id)
     delivery_redeliver(
         actor=alice, delivery=Delivery.objects.select_related("webhook").get(pk=delivery_id)
@@ -326,7 +345,7 @@ def test_redeliver_resends_with_the_same_id(alice, repo, receiver) -> None:  # t
 
 def test_the_secret_header_is_sent_on_opt_in_and_masked_in_the_log(alice, repo, receiver) -> None:  # type: ignore[no-untyped-def]
     _webhook(alice, receiver.url, secret="my-hub-secret-123", send_secret_header=True)
-    [delivery_id] = deliveries_create_for_event(event=_push_event(repo), key="evt:1")
+    [delivery_id] = deliveries_create_for_event(event=push_event(repo), key="evt:1")
     delivery_attempt(delivery_id=delivery_id)
     assert receiver.wait_for(1)[0].headers["x-webhook-secret"] == "my-hub-secret-123"
     logged = Delivery.objects.get(pk=delivery_id).attempt_log.get().request_headers

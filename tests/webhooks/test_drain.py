@@ -163,10 +163,10 @@ def test_fan_out_queues_one_drain_per_batch_and_it_sends_at_once(
     alice: User,
     repo: Repo,
     receiver: Receiver,
-    monkeypatch: pytest.MonkeyPatch,
+    settings,
     django_capture_on_commit_callbacks,
 ) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(dispatch, "DRAIN_BATCH", 2)
+    settings.WEBHOOK_DRAIN_BATCH = 2
     _webhooks(alice, receiver.url, 5)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         ids = _push(repo)

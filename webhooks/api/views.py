@@ -1,5 +1,10 @@
 """The webhook API: the public hub's paths for huggingface_hub (hf-api-contract.md 1.10),
-plus the delivery log, redeliver and test endpoints of this hub."""
+plus the delivery log, redeliver and test endpoints of this hub.
+
+An organization's webhooks answer the same requests with the same shapes under
+/api/organizations/{name}/settings/webhooks (this hub's own paths: huggingface_hub only
+knows the user-level ones), for the org's admins. Every view takes that optional `name`.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.errors import BadRequestError
+from orgs.models import Organization
+from orgs.org_services import org_get
 from webhooks.models import Delivery, DeliveryAttempt, Webhook
 from webhooks.selectors import delivery_get, delivery_list, webhook_get, webhook_list
 from webhooks.services import (
@@ -23,10 +30,16 @@ from webhooks.services import (
 )
 
 
+def _org(name: str | None) -> Organization | None:
+    """The organization named in the path (404 when there is none), or None for /settings."""
+    return org_get(name=name) if name is not None else None
+
+
 def webhook_json(webhook: Webhook) -> dict[str, Any]:
     """`W` of the contract; extra keys (camelCase, as the hub's) are ignored by the client."""
     return {
         "id": webhook.public_id,
+        "owner": {"type": "org" if webhook.org_id else "user", "name": webhook.owner_name},
         "url": webhook.url,
         "watched": [{"type": w.type, "name": w.name} for w in webhook.watched.all()],
         "domains": list(webhook.domains),
@@ -98,10 +111,12 @@ class WebhookListCreateApi(APIView):
     """HfApi.list_webhooks -> GET /api/settings/webhooks (a bare array);
     HfApi.create_webhook -> POST /api/settings/webhooks -> {"webhook": W}."""
 
-    def get(self, request: Request) -> Response:
-        return Response([webhook_json(w) for w in webhook_list(actor=request.user)])
+    def get(self, request: Request, name: str | None = None) -> Response:
+        webhooks = webhook_list(actor=request.user, org=_org(name))
+        return Response([webhook_json(w) for w in webhooks])
 
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request, name: str | None = None) -> Response:
+        org = _org(name)
         s = WebhookInputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         d = s.validated_data
@@ -112,6 +127,7 @@ class WebhookListCreateApi(APIView):
             domains=d["domains"],
             secret=d["secret"],
             send_secret_header=bool(d["sendSecretHeader"]),
+            org=org,
         )
         return Response({"webhook": webhook_json(webhook)})
 
@@ -120,13 +136,13 @@ class WebhookDetailApi(APIView):
     """HfApi.get_webhook -> GET, update_webhook -> POST, delete_webhook -> DELETE
     /api/settings/webhooks/{id}."""
 
-    def get(self, request: Request, webhook_id: str) -> Response:
-        return Response(
-            {"webhook": webhook_json(webhook_get(actor=request.user, webhook_id=webhook_id))}
-        )
+    def get(self, request: Request, webhook_id: str, name: str | None = None) -> Response:
+        webhook = webhook_get(actor=request.user, webhook_id=webhook_id, org=_org(name))
+        return Response({"webhook": webhook_json(webhook)})
 
-    def post(self, request: Request, webhook_id: str) -> Response:
-        webhook = webhook_get(actor=request.user, webhook_id=webhook_id)
+    def post(self, request: Request, webhook_id: str, name: str | None = None) -> Response:
+        org = _org(name)
+        webhook = webhook_get(actor=request.user, webhook_id=webhook_id, org=org)
         s = WebhookInputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         d = s.validated_data
@@ -139,14 +155,12 @@ class WebhookDetailApi(APIView):
             secret=d["secret"],
             send_secret_header=d["sendSecretHeader"],
         )
-        return Response(
-            {"webhook": webhook_json(webhook_get(actor=request.user, webhook_id=webhook.public_id))}
-        )
+        fresh = webhook_get(actor=request.user, webhook_id=webhook.public_id, org=org)
+        return Response({"webhook": webhook_json(fresh)})
 
-    def delete(self, request: Request, webhook_id: str) -> Response:
-        webhook_delete(
-            actor=request.user, webhook=webhook_get(actor=request.user, webhook_id=webhook_id)
-        )
+    def delete(self, request: Request, webhook_id: str, name: str | None = None) -> Response:
+        webhook = webhook_get(actor=request.user, webhook_id=webhook_id, org=_org(name))
+        webhook_delete(actor=request.user, webhook=webhook)
         return Response(status=204)
 
 
@@ -155,8 +169,8 @@ class WebhookEnableApi(APIView):
 
     disabled = False
 
-    def post(self, request: Request, webhook_id: str) -> Response:
-        webhook = webhook_get(actor=request.user, webhook_id=webhook_id)
+    def post(self, request: Request, webhook_id: str, name: str | None = None) -> Response:
+        webhook = webhook_get(actor=request.user, webhook_id=webhook_id, org=_org(name))
         webhook_set_disabled(actor=request.user, webhook=webhook, disabled=self.disabled)
         return Response({"webhook": webhook_json(webhook)})
 
@@ -170,8 +184,8 @@ class WebhookDisableApi(WebhookEnableApi):
 class DeliveryListApi(APIView):
     """GET /api/settings/webhooks/{id}/deliveries: the newest deliveries and their attempts."""
 
-    def get(self, request: Request, webhook_id: str) -> Response:
-        webhook = webhook_get(actor=request.user, webhook_id=webhook_id)
+    def get(self, request: Request, webhook_id: str, name: str | None = None) -> Response:
+        webhook = webhook_get(actor=request.user, webhook_id=webhook_id, org=_org(name))
         try:
             limit = min(max(int(request.query_params.get("limit", "50")), 1), 200)
         except ValueError:
@@ -182,16 +196,20 @@ class DeliveryListApi(APIView):
 class DeliveryDetailApi(APIView):
     """GET /api/settings/webhooks/{id}/deliveries/{delivery id}."""
 
-    def get(self, request: Request, webhook_id: str, delivery_id: str) -> Response:
-        webhook = webhook_get(actor=request.user, webhook_id=webhook_id)
+    def get(
+        self, request: Request, webhook_id: str, delivery_id: str, name: str | None = None
+    ) -> Response:
+        webhook = webhook_get(actor=request.user, webhook_id=webhook_id, org=_org(name))
         return Response(delivery_json(delivery_get(webhook=webhook, message_id=delivery_id)))
 
 
 class DeliveryRedeliverApi(APIView):
     """POST /api/settings/webhooks/{id}/deliveries/{delivery id}/redeliver (same webhook-id)."""
 
-    def post(self, request: Request, webhook_id: str, delivery_id: str) -> Response:
-        webhook = webhook_get(actor=request.user, webhook_id=webhook_id)
+    def post(
+        self, request: Request, webhook_id: str, delivery_id: str, name: str | None = None
+    ) -> Response:
+        webhook = webhook_get(actor=request.user, webhook_id=webhook_id, org=_org(name))
         delivery = delivery_get(webhook=webhook, message_id=delivery_id)
         delivery = delivery_redeliver(actor=request.user, delivery=delivery)
         return Response(
@@ -202,8 +220,8 @@ class DeliveryRedeliverApi(APIView):
 class WebhookTestApi(APIView):
     """POST /api/settings/webhooks/{id}/test: queue a test payload; returns its delivery."""
 
-    def post(self, request: Request, webhook_id: str) -> Response:
-        webhook = webhook_get(actor=request.user, webhook_id=webhook_id)
+    def post(self, request: Request, webhook_id: str, name: str | None = None) -> Response:
+        webhook = webhook_get(actor=request.user, webhook_id=webhook_id, org=_org(name))
         delivery = webhook_send_test(actor=request.user, webhook=webhook)
         return Response(
             delivery_json(delivery_get(webhook=webhook, message_id=delivery.message_id))
