@@ -79,20 +79,33 @@ def token_permits(user: User | AnonymousUser, permission: str, *, namespace_id: 
     )
 
 
-def can_manage_webhooks(user: User | AnonymousUser, *, write: bool) -> bool:
-    """May the user (through its token) see (`write=False`) or change its own webhooks?
+def can_manage_webhooks(
+    user: User | AnonymousUser, *, write: bool, org_namespace_id: int | None = None
+) -> bool:
+    """May the user (through its token) see (`write=False`) or change its own webhooks, or,
+    with `org_namespace_id`, the webhooks that organization owns (its admins only)?
     Classic read tokens may list them; fine-grained tokens need webhooks.manage on the
-    owner's user namespace for either."""
+    owning namespace (the user's own, or the org) for either."""
     if not user.is_authenticated:
         return False
+    namespace_id = user.namespace_id  # type: ignore[union-attr]
+    if org_namespace_id is not None:
+        if namespace_role(user, org_namespace_id) is not Action.ADMIN:
+            return False
+        namespace_id = org_namespace_id
     token = getattr(user, "access_token", None)
     if token is None:
         return True
     if token.is_fine_grained:
-        return tokens.scopes_allow(
-            token.scopes, tokens.WEBHOOKS_MANAGE, namespace_id=user.namespace_id
-        )
+        return tokens.scopes_allow(token.scopes, tokens.WEBHOOKS_MANAGE, namespace_id=namespace_id)
     return bool(token.can_write) or not write
+
+
+def namespace_can_read(namespace_id: int, resource: Guarded) -> bool:
+    """May something a namespace owns in its own right (an organization's webhook, which
+    outlives the admins who set it up) learn about `resource`? Public repos and the
+    namespace's own repos; no member's or team's rights carry over."""
+    return not resource.private or resource.owner_id == namespace_id
 
 
 def namespace_role(user: User | AnonymousUser, namespace_id: int) -> Action | None:
@@ -108,7 +121,10 @@ def namespace_role(user: User | AnonymousUser, namespace_id: int) -> Action | No
         return Action.ADMIN
     if getattr(user, "namespace_id", None) == namespace_id:
         return Action.ADMIN
-    org_role = grants_for(user).org_roles.get(namespace_id)  # type: ignore[arg-type]
+    grants = grants_for(user)  # type: ignore[arg-type]
+    org_role = grants.org_roles.get(namespace_id)
+    if org_role is None and namespace_id in grants.sso_blocked:
+        note_sso_denied(user, namespace_id)
     return _ORG_ACTION.get(org_role) if org_role else None
 
 
@@ -124,7 +140,11 @@ def can(user: User | AnonymousUser, action: Action, resource: Guarded) -> bool:
     if not _token_allows(user, action, resource):  # type: ignore[arg-type]
         return False
     role = repo_role(user, resource)
-    return role is not None and _RANK[role] >= _RANK[action]
+    if role is not None and _RANK[role] >= _RANK[action]:
+        return True
+    if resource.owner_id in grants_for(user).sso_blocked:  # type: ignore[arg-type]
+        note_sso_denied(user, resource.owner_id)
+    return False
 
 
 def can_write_namespace(user: User | AnonymousUser, namespace: Namespace) -> bool:
@@ -174,11 +194,17 @@ _TEAM_ACTION = {"read": Action.READ, "write": Action.WRITE, "admin": Action.ADMI
 class Grants:
     """Everything that gives a user rights beyond its own namespace, loaded once per user
     object (that is, once per request): org roles by namespace id, team roles by repo id,
-    and the gated repos whose access request was accepted."""
+    and the gated repos whose access request was accepted.
+
+    `sso_blocked` holds the org namespaces whose roles (membership and teams) were left out
+    because the org requires single sign-on and this credential has not passed it (the
+    gate registered by the sso app); they are in neither `org_roles` nor `team_repo_roles`.
+    """
 
     org_roles: dict[int, str] = field(default_factory=dict)
     team_repo_roles: dict[int, Action] = field(default_factory=dict)
     accepted_repo_ids: frozenset[int] = frozenset()
+    sso_blocked: frozenset[int] = frozenset()
 
     @property
     def namespace_ids(self) -> list[int]:
@@ -196,6 +222,33 @@ def register_accepted_repos(lookup: AcceptedRepos) -> None:
     _accepted_repos = lookup
 
 
+# The sso app registers its gate (orgs cannot import sso): (user, org namespace ids the user
+# holds roles in) -> the ones that require single sign-on this credential has not passed.
+SSOGate = Callable[[User, frozenset[int]], frozenset[int]]
+_sso_gate: SSOGate | None = None
+_SSO_DENIED_ATTR = "_hub_sso_denied"
+
+
+def register_sso_gate(gate: SSOGate) -> None:
+    global _sso_gate  # set once, by sso's AppConfig.ready
+    _sso_gate = gate
+
+
+def note_sso_denied(user: User | AnonymousUser, namespace_id: int) -> None:
+    """Remember on the user object that a refusal came from an org's SSO requirement, so
+    the answer can say so (sso.middleware) instead of a bare 404/403."""
+    denied = getattr(user, _SSO_DENIED_ATTR, None)
+    if denied is None:
+        denied = set()
+        setattr(user, _SSO_DENIED_ATTR, denied)
+    denied.add(namespace_id)
+
+
+def sso_denied_namespaces(user: User | AnonymousUser) -> set[int]:
+    """The org namespaces whose SSO requirement refused something to this user object."""
+    return set(getattr(user, _SSO_DENIED_ATTR, None) or ())
+
+
 _GRANTS_ATTR = "_hub_grants"
 
 
@@ -208,22 +261,36 @@ def grants_for(user: User) -> Grants:
     org_roles = dict(
         Membership.objects.filter(user_id=user.pk).values_list("org__namespace_id", "role")
     )
-    team_roles: dict[int, Action] = {}
-    rows = TeamMember.objects.filter(user_id=user.pk, team__repo_links__isnull=False).values_list(
-        "team__repo_links__repo_id", "role"
+    rows = list(
+        TeamMember.objects.filter(user_id=user.pk, team__repo_links__isnull=False).values_list(
+            "team__repo_links__repo_id", "role", "team__org__namespace_id"
+        )
     )
-    for repo_id, role in rows:
+    blocked: frozenset[int] = frozenset()
+    if _sso_gate is not None and (org_roles or rows):
+        blocked = _sso_gate(user, frozenset(org_roles) | {row[2] for row in rows})
+        org_roles = {ns: role for ns, role in org_roles.items() if ns not in blocked}
+    team_roles: dict[int, Action] = {}
+    for repo_id, role, team_namespace_id in rows:
+        if team_namespace_id in blocked:
+            continue
         action = _TEAM_ACTION[role]
         if repo_id not in team_roles or _RANK[action] > _RANK[team_roles[repo_id]]:
             team_roles[repo_id] = action
     accepted = frozenset(_accepted_repos(user)) if _accepted_repos else frozenset()
-    grants = Grants(org_roles=org_roles, team_repo_roles=team_roles, accepted_repo_ids=accepted)
+    grants = Grants(
+        org_roles=org_roles,
+        team_repo_roles=team_roles,
+        accepted_repo_ids=accepted,
+        sso_blocked=blocked,
+    )
     setattr(user, _GRANTS_ATTR, grants)
     return grants
 
 
 def forget_grants(user: User | AnonymousUser) -> None:
-    """Drop the cached grants (after a change to this user's memberships in-process)."""
+    """Drop the cached grants (after a change to this user's memberships, or to the SSO
+    state of its session, in-process)."""
     if hasattr(user, _GRANTS_ATTR):
         delattr(user, _GRANTS_ATTR)
 

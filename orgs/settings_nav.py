@@ -11,7 +11,8 @@ so a new area appears on every page at once. An app adds its own tab from its
 
 `path` is relative to `/organizations/{name}/settings` ("" is the main page, "#members" an
 anchor on it, "/audit" a page of its own). Orders in use: general 10, members 20,
-invitations 30, teams 40, tokens 50, SSO 60 (sso app), audit log 70, usage 80 (quotas).
+invitations 30, teams 40, tokens 50, webhooks 55 (webhooks app), SSO 60 (sso app),
+audit log 70, usage 80 (quotas).
 """
 
 from __future__ import annotations
