@@ -1,8 +1,11 @@
 """`hubforge org create NAME --admin USER [--fullname F] [--member USER:ROLE ...]
-[--default-private]` and `hubforge org add-member NAME USER --role ROLE`."""
+[--default-private]`, `hubforge org add-member NAME USER --role ROLE`,
+`hubforge org remove-member NAME USER` and
+`hubforge org set NAME [--default-private | --no-default-private] [--fullname F]`."""
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -10,7 +13,7 @@ from django.db import transaction
 
 from common.errors import HubError
 from orgs.models import OrgRole
-from orgs.org_services import member_add, org_create, org_get
+from orgs.org_services import member_add, member_remove, org_create, org_get, org_update
 from orgs.services import user_get
 
 
@@ -48,6 +51,21 @@ class Command(BaseCommand):
         add.add_argument("name")
         add.add_argument("user")
         add.add_argument("--role", choices=OrgRole.values, default=OrgRole.READ)
+        remove = sub.add_parser(
+            "remove-member", help="Remove a member (and its teams); not the last admin."
+        )
+        remove.add_argument("name")
+        remove.add_argument("user")
+        change = sub.add_parser("set", help="Change an organization's settings.")
+        change.add_argument("name")
+        change.add_argument("--fullname", default=None)
+        change.add_argument(
+            "--default-private",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="new repos of the org are private unless asked otherwise (--no-default-private: "
+            "public)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
@@ -64,11 +82,26 @@ class Command(BaseCommand):
                     for username, role in members:
                         member_add(actor=None, org=org, user=user_get(username=username), role=role)
                 self.stdout.write(f"Created organization {org.name}.")
-            else:
+            elif opts["action"] == "add-member":
                 org = org_get(name=opts["name"])
                 m = member_add(
                     actor=None, org=org, user=user_get(username=opts["user"]), role=opts["role"]
                 )
                 self.stdout.write(f"{m.user.username} is {m.role} in {org.name}.")
+            elif opts["action"] == "remove-member":
+                org = org_get(name=opts["name"])
+                member_remove(actor=None, org=org, username=opts["user"])
+                self.stdout.write(f"Removed {opts['user']} from {org.name}.")
+            else:
+                if opts["fullname"] is None and opts["default_private"] is None:
+                    raise CommandError("Nothing to change: give --fullname or --default-private.")
+                org = org_update(
+                    actor=None,
+                    org=org_get(name=opts["name"]),
+                    fullname=opts["fullname"],
+                    default_private=opts["default_private"],
+                )
+                visibility = "private" if org.default_private else "public"
+                self.stdout.write(f"{org.name}: {org.display_name}, new repos {visibility}.")
         except HubError as exc:
             raise CommandError(exc.message) from None
