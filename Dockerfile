@@ -7,9 +7,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     HUB_DATA_DIR=/data
 
-# git serves the wire protocol (smart HTTP via C git); git-lfs for operators' checks.
+# git serves the wire protocol (smart HTTP via C git); git-lfs for operators' checks; xmlsec1
+# checks SAML signatures (sso/saml.py).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git git-lfs \
+    && apt-get install -y --no-install-recommends git git-lfs xmlsec1 \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --system --create-home --home-dir /home/hub --uid 1000 hub \

@@ -3,6 +3,7 @@ this browser session), finish (claim it once, then sign in and mark the session)
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 
 from django.conf import settings
@@ -54,20 +55,57 @@ def request_begin(
     return auth_request
 
 
-def request_claim(request: HttpRequest, provider: SSOProvider, state: str) -> SSOAuthRequest:
-    """The attempt named by `state`, claimed for good; SSOSignInError when this session did
-    not start it, it is older than ten minutes, or it was already used (a replay)."""
+def _session_takes(request: HttpRequest, state: str) -> None:
+    """SSOSignInError unless this browser session started the attempt; forgets it."""
     pending = request.session.get(PENDING_KEY, [])
     if not state or not isinstance(pending, list) or state not in pending:
         raise SSOSignInError("This sign-in was not started in this browser (unknown state).")
     request.session[PENDING_KEY] = [s for s in pending if s != state]
+
+
+def _claim(provider: SSOProvider, state: str, step: str, **conditions: object) -> SSOAuthRequest:
     now = timezone.now()
     claimed = SSOAuthRequest.objects.filter(
-        provider=provider, state=state, used_at__isnull=True, created_at__gte=now - REQUEST_TTL
-    ).update(used_at=now)
+        provider=provider,
+        state=state,
+        created_at__gte=now - REQUEST_TTL,
+        **{f"{step}__isnull": True},
+        **conditions,
+    ).update(**{step: now})
     if claimed != 1:
         raise SSOSignInError("This sign-in has expired or was already used; start again.")
     return SSOAuthRequest.objects.select_related("link_user").get(provider=provider, state=state)
+
+
+def request_claim(request: HttpRequest, provider: SSOProvider, state: str) -> SSOAuthRequest:
+    """The attempt named by `state`, claimed for good; SSOSignInError when this session did
+    not start it, it is older than ten minutes, or it was already used (a replay)."""
+    _session_takes(request, state)
+    return _claim(provider, state, "used_at")
+
+
+def request_claim_unbound(provider: SSOProvider, state: str) -> SSOAuthRequest:
+    """For the SAML ACS, which the browser reaches without its session cookie: claim the
+    outstanding request once; the session is checked at `request_claim_result`."""
+    return _claim(provider, state, "used_at")
+
+
+def request_store_result(auth_request: SSOAuthRequest, claims: SignInClaims) -> None:
+    auth_request.result = asdict(claims)
+    auth_request.save(update_fields=["result"])
+
+
+def request_claim_result(
+    request: HttpRequest, provider: SSOProvider, state: str
+) -> tuple[SSOAuthRequest, SignInClaims]:
+    """The verified claims the ACS kept, for the session that started the attempt, once."""
+    _session_takes(request, state)
+    auth_request = _claim(
+        provider, state, "finished_at", used_at__isnull=False, result__isnull=False
+    )
+    data = dict(auth_request.result or {})
+    data["groups"] = tuple(data.get("groups") or ())
+    return auth_request, SignInClaims(**data)
 
 
 def request_finish(

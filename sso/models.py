@@ -120,6 +120,9 @@ class SSOAuthRequest(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
+    # SAML: the ACS keeps the verified claims here; the same-site `finish` step signs in.
+    result = models.JSONField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
 
 class TokenAuthorization(models.Model):

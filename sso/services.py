@@ -172,7 +172,11 @@ def _validate(provider: SSOProvider) -> None:
         if "openid" not in provider.oidc_scopes.split():
             raise ValidationError("scopes must include openid.")
     else:
-        raise ValidationError("SAML sign-in is not available yet.")
+        from sso.saml import idp_entity_id_of
+
+        if not provider.saml_idp_metadata_xml:
+            raise ValidationError("SAML needs the IdP metadata (metadataXml or metadataUrl).")
+        provider.saml_idp_entity_id = idp_entity_id_of(provider.saml_idp_metadata_xml)
     if provider.org_id is None and provider.required:
         raise ValidationError("required applies to organizations only.")
 

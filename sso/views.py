@@ -11,14 +11,23 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from common.errors import HubError, NotFoundError
 from orgs.models import AccessToken, Membership, Organization, OrgRole
 from orgs.org_services import org_get
-from sso import oidc
+from sso import oidc, saml
 from sso.fetch import IdPUnreachableError
-from sso.flow import public_url, request_begin, request_claim, request_finish
+from sso.flow import (
+    public_url,
+    request_begin,
+    request_claim,
+    request_claim_result,
+    request_claim_unbound,
+    request_finish,
+    request_store_result,
+)
 from sso.models import DEFAULT_ROLE_CHOICES, Protocol, SSOProvider, TokenAuthorization
 from sso.policy import session_orgs
 from sso.services import (
@@ -76,9 +85,59 @@ def _begin(request: HttpRequest, org: Organization | None) -> HttpResponse:
                     verifier=verifier,
                 )
             )
-        raise SSOSignInError("This provider's protocol is not available.")
+        client = saml.client_for(provider, **_saml_endpoints(request, provider))
+        request_id, location = saml.begin(client, provider)
+        request_begin(request, provider, state=request_id)
+        return redirect(location)
     except HubError as exc:
         return _failure(request, provider, exc)
+
+
+def _saml_endpoints(request: HttpRequest, provider: SSOProvider | None, base: str = "") -> dict:
+    base = base or (provider.base_path if provider else "/sso")
+    default_entity = public_url(request, f"{base}/saml/metadata")
+    return {
+        "entity_id": saml.sp_entity_id(provider, default_entity) if provider else default_entity,
+        "acs_url": public_url(request, f"{base}/saml/acs"),
+    }
+
+
+def _saml_acs(request: HttpRequest, org: Organization | None) -> HttpResponse:
+    provider = _enabled_provider(org)
+    try:
+        if provider.protocol != Protocol.SAML:
+            raise SSOSignInError("This provider does not use SAML.")
+        relay_state = request.POST.get("RelayState", "")
+        saml_response = request.POST.get("SAMLResponse", "")
+        if not relay_state or not saml_response:
+            raise SSOSignInError("Unsolicited SAML responses are not accepted.")
+        auth_request = request_claim_unbound(provider, relay_state)
+        client = saml.client_for(provider, **_saml_endpoints(request, provider))
+        response = saml.parse_response(client, saml_response, request_id=auth_request.state)
+        request_store_result(auth_request, saml.claims_of(provider, response))
+    except HubError as exc:
+        return _failure(request, provider, exc)
+    return redirect(f"{provider.base_path}/saml/finish?state={auth_request.state}")
+
+
+def _saml_finish(request: HttpRequest, org: Organization | None) -> HttpResponse:
+    provider = _enabled_provider(org)
+    try:
+        auth_request, claims = request_claim_result(request, provider, request.GET.get("state", ""))
+        next_url = request_finish(request, provider, auth_request, claims)
+    except HubError as exc:
+        return _failure(request, provider, exc)
+    return redirect(next_url)
+
+
+def _saml_metadata(request: HttpRequest, org: Organization | None) -> HttpResponse:
+    provider = provider_get(org=org)
+    base = f"/organizations/{org.name}/sso" if org else "/sso"
+    try:
+        xml = saml.sp_metadata(provider, **_saml_endpoints(request, provider, base))
+    except HubError as exc:
+        return HttpResponse(exc.message, status=503, content_type="text/plain")
+    return HttpResponse(xml, content_type="application/samlmetadata+xml")
 
 
 def _oidc_callback(request: HttpRequest, org: Organization | None) -> HttpResponse:
@@ -119,6 +178,38 @@ def org_login(request: HttpRequest, name: str) -> HttpResponse:
 @require_GET
 def org_callback(request: HttpRequest, name: str) -> HttpResponse:
     return _oidc_callback(request, _org_or_404(name))
+
+
+@csrf_exempt  # the IdP's cross-site POST; the Response's signature and InResponseTo guard it
+@require_POST
+def org_saml_acs(request: HttpRequest, name: str) -> HttpResponse:
+    return _saml_acs(request, _org_or_404(name))
+
+
+@require_GET
+def org_saml_finish(request: HttpRequest, name: str) -> HttpResponse:
+    return _saml_finish(request, _org_or_404(name))
+
+
+@require_GET
+def org_saml_metadata(request: HttpRequest, name: str) -> HttpResponse:
+    return _saml_metadata(request, _org_or_404(name))
+
+
+@csrf_exempt  # as org_saml_acs
+@require_POST
+def instance_saml_acs(request: HttpRequest) -> HttpResponse:
+    return _saml_acs(request, None)
+
+
+@require_GET
+def instance_saml_finish(request: HttpRequest) -> HttpResponse:
+    return _saml_finish(request, None)
+
+
+@require_GET
+def instance_saml_metadata(request: HttpRequest) -> HttpResponse:
+    return _saml_metadata(request, None)
 
 
 @require_GET
