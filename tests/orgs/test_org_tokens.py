@@ -227,3 +227,15 @@ def test_revocation_reaches_gated_downloads_of_members(
     refused = reader.get(f"/{gated.full_name}/resolve/main/.gitattributes")
     assert refused.status_code == 403
     assert refused["X-Error-Code"] == "GatedRepo"
+
+
+def test_org_tokens_page_queries_are_bounded(
+    boss: User, org: Organization, world: dict, django_assert_max_num_queries
+) -> None:  # type: ignore[type-arg,no-untyped-def]
+    for i in range(20):
+        token_create(user=User.objects.get(username="writer"), name=f"extra-{i}", role="read")
+    client = browser(boss)
+    with django_assert_max_num_queries(12):
+        page = client.get("/organizations/acme/settings/tokens")
+    assert page.status_code == 200
+    assert page.content.decode().count("data-token=") == 26
