@@ -145,7 +145,10 @@ def _server_env(data_dir: Path, port: int) -> tuple[dict[str, str], str | None]:
     return env, db_name
 
 
-def start_server(extra_env: dict[str, str] | None = None) -> tuple[HubServer, str | None]:
+def start_server(
+    extra_env: dict[str, str] | None = None, *, worker: bool = True
+) -> tuple[HubServer, str | None]:
+    """A live hub; `worker=False` leaves the Celery worker out (the test runs its own)."""
     data_dir = Path(tempfile.mkdtemp(prefix="hubforge-e2e-"))
     port = free_port()
     env, db_name = _server_env(data_dir, port)
@@ -153,7 +156,9 @@ def start_server(extra_env: dict[str, str] | None = None) -> tuple[HubServer, st
     log_path = data_dir / "server.log"
     log = log_path.open("wb")
     args = [sys.executable, "-m", "hub.cli", "serve", "--port", str(port), "--workers", "2"]
-    if env.get("HUB_REDIS_URL"):
+    if not worker:
+        args.append("--no-worker")
+    elif env.get("HUB_REDIS_URL"):
         args.append("--with-worker")
     proc = subprocess.Popen(
         args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
