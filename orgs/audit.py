@@ -78,6 +78,14 @@ VERBS = (
     "org.token.revoke",  # an org admin cut a member's token off the org
     "org.token.restore",
     "quota.set",  # a site admin (or the CLI) changed a namespace's storage quota
+    "sso.login",  # signed in through an org's (or the instance's) identity provider
+    "sso.login_failed",  # an IdP answer refused: signature, replay, expiry, no role...
+    "sso.link",  # an IdP identity linked to an existing account by verified email
+    "sso.config.create",
+    "sso.config.update",
+    "sso.config.delete",
+    "sso.token.authorize",  # a token allowed into an org that requires SSO
+    "sso.token.deauthorize",
 )
 
 
