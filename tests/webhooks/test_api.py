@@ -194,3 +194,33 @@ def test_an_event_published_by_a_repo_service_reaches_the_receiver(
     assert payload["repo"]["type"] == "dataset"
     assert payload["repo"]["url"]["web"].endswith("/datasets/alice/fresh")
     assert Delivery.objects.get().event_key.startswith("evt:")
+
+
+def test_the_secret_header_is_an_opt_in_of_the_api(
+    alice,
+    receiver,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    """sendSecretHeader (this hub's field; huggingface_hub never sends it, so it stays off)."""
+    client = _client(alice)
+    w = _create(client, receiver.url, secret="hub-secret-1234").json()["webhook"]
+    assert w["sendSecretHeader"] is False
+    r = client.post(
+        f"/api/settings/webhooks/{w['id']}",
+        {"sendSecretHeader": True},
+        content_type="application/json",
+    )
+    assert r.json()["webhook"]["sendSecretHeader"] is True
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/api/settings/webhooks/{w['id']}/test")
+    assert receiver.wait_for(1)[0].headers["x-webhook-secret"] == "hub-secret-1234"
+    [entry] = client.get(f"/api/settings/webhooks/{w['id']}/deliveries").json()
+    assert entry["attemptLog"][0]["requestHeaders"]["X-Webhook-Secret"] == "…1234"
+    client.post(
+        f"/api/settings/webhooks/{w['id']}",
+        {"sendSecretHeader": False},
+        content_type="application/json",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/api/settings/webhooks/{w['id']}/test")
+    assert "x-webhook-secret" not in receiver.wait_for(2)[1].headers
