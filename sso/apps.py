@@ -11,8 +11,6 @@ class SsoConfig(AppConfig):
 
         register_sso_gate(policy.blocked_namespaces)
         policy.connect_signals()
-        try:
-            from orgs.settings_nav import OrgSettingsTab, register_org_settings_tab
-        except ImportError:  # the shared settings navigation is not there yet
-            return
+        from orgs.settings_nav import OrgSettingsTab, register_org_settings_tab
+
         register_org_settings_tab(OrgSettingsTab(key="sso", label="SSO", path="/sso", order=60))

@@ -130,7 +130,10 @@ def test_instance_provider_is_for_site_admins(db, idp: OIDCProvider) -> None:  #
 def test_settings_page_saves_the_form(world: World) -> None:
     client = Client()
     client.force_login(world.admin)
+    general = client.get("/organizations/acme/settings")
+    assert b'href="/organizations/acme/settings/sso"' in general.content
     page = client.get("/organizations/acme/settings/sso")
+    assert b'data-tab="sso" class="active"' in page.content
     assert page.status_code == 200
     assert b"data-sso-form" in page.content
     assert CLIENT_SECRET.encode() not in page.content
