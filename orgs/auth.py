@@ -51,11 +51,14 @@ def user_for_token(secret: str) -> User:
     guess matches a real token.
     """
     digest = AccessToken.digest_of(secret)
-    token = (
+    # `digest` is unique: no ORDER BY (.first() adds one), one row at most. This runs on
+    # every authenticated request (each HEAD and GET of a snapshot_download).
+    found = (
         AccessToken.objects.select_related("user")
         .filter(digest=digest, revoked_at__isnull=True)
-        .first()
+        .order_by()[:1]
     )
+    token = next(iter(found), None)
     now = timezone.now()
     if (
         token is None

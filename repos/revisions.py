@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from repos.git.store import git_store
 from repos.models import Repo
 
+_HEX = re.compile(r"[0-9a-f]{7,40}")
 _SPECIAL = re.compile(r"^(refs/(?:pr/\d+|convert/[\w-]+))(?:/(.*))?$")
 
 
@@ -64,4 +65,6 @@ def _ref_names(repo: Repo) -> set[str]:
 
 
 def _ref_exists(repo: Repo, revision: str) -> bool:
-    return revision in _ref_names(repo) or bool(re.fullmatch(r"[0-9a-f]{7,40}", revision))
+    # A sha needs no look-up; a name is checked alone, not by listing every ref (this runs
+    # on each /resolve request, e.g. once per file of a snapshot_download).
+    return bool(_HEX.fullmatch(revision)) or git_store().has_ref(repo.storage_key, revision)

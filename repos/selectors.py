@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Lower
 
 from common.errors import PermissionDeniedError, RepoNotFoundError
 from orgs.models import User
@@ -16,12 +17,19 @@ def _anonymous(user: User | AnonymousUser) -> bool:
 
 
 def repo_lookup(*, kind: str, namespace: str, name: str) -> Repo | None:
-    """The repo with that name, ignoring case; no access check."""
-    return (
+    """The repo with that name, ignoring case; no access check.
+
+    Runs on every request that names a repo (each file of a snapshot_download), so it is
+    written for the unique indexes on LOWER(name) of namespaces and repos: `__iexact`
+    (LIKE on SQLite, UPPER() on PostgreSQL) would scan every namespace instead.
+    """
+    found = (
         Repo.objects.select_related("owner")
-        .filter(kind=kind, owner__name__iexact=namespace, name__iexact=name)
-        .first()
+        .alias(owner_ci=Lower("owner__name"), name_ci=Lower("name"))
+        .filter(kind=kind, owner_ci=Lower(Value(namespace)), name_ci=Lower(Value(name)))
+        .order_by()[:1]
     )
+    return next(iter(found), None)
 
 
 def repo_redirect_lookup(*, kind: str, namespace: str, name: str) -> Repo | None:
@@ -77,8 +85,12 @@ def repo_list_recent(
     return list(qs[:limit])
 
 
-KINDS = {"models": RepoKind.MODEL, "datasets": RepoKind.DATASET, "model": RepoKind.MODEL,
-         "dataset": RepoKind.DATASET}
+KINDS = {
+    "models": RepoKind.MODEL,
+    "datasets": RepoKind.DATASET,
+    "model": RepoKind.MODEL,
+    "dataset": RepoKind.DATASET,
+}
 
 
 # --- lifecycle, listing, likes: redirects of old names, likes -------------------------------

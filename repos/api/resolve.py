@@ -166,14 +166,21 @@ def _serve(
             raise EntryNotFoundError(f"{entry.path}: the LFS object is missing from storage.")
         opener = lambda start: store.open(oid, start=start)  # noqa: E731
     else:
-        data = git_store().read_blob(repo.storage_key, entry.oid)
-        opener = lambda start: io.BytesIO(data[start:])  # noqa: E731
+        # Read only when a body is sent: a HEAD (one per file of a snapshot_download) needs
+        # nothing the tree listing did not already give.
+        def blob() -> bytes:
+            return git_store().read_blob(repo.storage_key, entry.oid)
+
+        opener = lambda start: io.BytesIO(blob()[start:])  # noqa: E731
 
     if head:
         response = HttpResponse(status=200 if wanted is None else 206, content_type=content_type)
+    elif wanted is None and entry.lfs is None:
+        # A git blob is at most HUB_MAX_GIT_BLOB_BYTES and read whole anyway: one write.
+        response = HttpResponse(blob(), content_type=content_type)
     elif wanted is None:
-        path = object_store().local_path(Oid(entry.lfs.oid)) if entry.lfs else None
-        if path is not None:
+        path = object_store().local_path(Oid(entry.lfs.oid))
+        if path is not None:  # gunicorn sends it with sendfile(): no copy through Python
             response = FileResponse(path.open("rb"), content_type=content_type)
         else:
             response = StreamingHttpResponse(iter_file(opener(0)), content_type=content_type)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -10,12 +11,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from django.conf import settings
 from dulwich.objects import Blob, Commit, Tag, Tree
-from dulwich.refs import check_ref_format
+from dulwich.refs import DiskRefsContainer, check_ref_format
 from dulwich.repo import Repo as DulwichRepo
 
 from common.errors import BadRequestError, ConflictError, RevisionNotFoundError
@@ -173,10 +174,32 @@ class GitStore:
         finally:
             repo.close()
 
+    def has_ref(self, storage_key: str, name: str) -> bool:
+        """Is `name` a branch or a tag? Reads the refs alone (no object store, no config)."""
+        if not name or "\x00" in name or not check_ref_format(f"refs/heads/{name}".encode()):
+            return False
+        refs = DiskRefsContainer(str(self.path(storage_key)))
+        for ref in (f"refs/heads/{name}".encode(), f"refs/tags/{name}".encode()):
+            try:
+                refs[ref]
+            except (KeyError, ValueError):
+                continue
+            return True
+        return False
+
     def resolve(self, storage_key: str, revision: str) -> str:
         """Commit sha for a branch, tag, `refs/...` name, full or short sha.
 
-        Raises RevisionNotFoundError."""
+        A full sha naming a commit is that commit even if a ref has the same name (git's rule,
+        and huggingface_hub's, which treats a 40-hex revision as immutable); such answers are
+        kept per process (`_known_commit`), so a client fetching file after file at one
+        commit does not reopen the repository for each. Raises RevisionNotFoundError."""
+        if _SHA_RE.match(revision):
+            with contextlib.suppress(_NotACommitError):
+                return _known_commit(str(self.root), storage_key, revision)
+        return self.resolve_uncached(storage_key, revision)
+
+    def resolve_uncached(self, storage_key: str, revision: str) -> str:
         repo = self.open(storage_key)
         try:
             sha = self._resolve(repo, revision)
@@ -189,6 +212,10 @@ class GitStore:
     def _resolve(self, repo: DulwichRepo, revision: str) -> str | None:
         if not revision or "\x00" in revision:
             return None
+        if _SHA_RE.match(revision):
+            sha = self._peel_to_commit(repo, revision.encode())
+            if sha is not None:
+                return sha
         candidates = (
             [revision]
             if revision.startswith("refs/")
@@ -200,8 +227,6 @@ class GitStore:
             except (KeyError, ValueError):
                 continue
             return self._peel_to_commit(repo, sha)
-        if _SHA_RE.match(revision):
-            return self._peel_to_commit(repo, revision.encode())
         if _SHORT_SHA_RE.match(revision):
             matches = [sha for sha in _iter_commit_shas_with_prefix(repo, revision)]
             if len(matches) == 1:
@@ -397,6 +422,23 @@ def _iter_commit_shas_with_prefix(repo: DulwichRepo, prefix: str) -> Iterator[st
         seen += 1
         if seen > 16:
             return
+
+
+class _NotACommitError(Exception):
+    """A full sha that is not itself a commit (missing, a tag, a tree): not cached."""
+
+
+@lru_cache(maxsize=8192)
+def _known_commit(root: str, storage_key: str, sha: str) -> str:
+    """`sha`, once it is known to name a commit of that repo: objects never change, and
+    storage keys are never reused. lru_cache keeps no answer for a call that raises."""
+    repo = _store_for(root).open(storage_key)
+    try:
+        if GitStore._peel_to_commit(repo, sha.encode()) != sha:
+            raise _NotACommitError(sha)
+        return sha
+    finally:
+        repo.close()
 
 
 @cache
