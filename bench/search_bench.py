@@ -11,7 +11,9 @@ API does, for an anonymous viewer and for a user who owns private repos.
     .venv/bin/python bench/search_bench.py --database-url postgres://postgres@127.0.0.1:5432/x
     .venv/bin/python bench/search_bench.py --repos 20000 --runs 50   # a quicker look
 
-With --database-url the database named there is dropped and created anew.
+With --database-url the database named there is dropped and created anew, unless --reuse
+is given and it already holds the repos. `--data-dir DIR` keeps the SQLite database (and the
+data folder) in DIR; with --reuse a later run skips the generation.
 """
 
 from __future__ import annotations
@@ -54,8 +56,11 @@ PARAGRAPH = (
 )
 
 
-def setup_django(database_url: str | None) -> None:
-    data = tempfile.mkdtemp(prefix="hubforge-search-bench-")
+def setup_django(
+    database_url: str | None, *, data_dir: str | None = None, reuse: bool = False
+) -> None:
+    data = data_dir or tempfile.mkdtemp(prefix="hubforge-search-bench-")
+    Path(data).mkdir(parents=True, exist_ok=True)
     os.environ["HUB_DATA_DIR"] = data
     os.environ.setdefault("HUB_SECRET_KEY", "bench-secret-key-0123456789-abcdefghijklmnop")
     os.environ["HUB_TASKS_EAGER"] = "true"
@@ -65,8 +70,10 @@ def setup_django(database_url: str | None) -> None:
 
         base, name = database_url.rsplit("/", 1)
         with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if not (reuse and exists.fetchone()):
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                conn.execute(f'CREATE DATABASE "{name}"')
         os.environ["HUB_DATABASE_URL"] = database_url
     else:
         os.environ.pop("HUB_DATABASE_URL", None)
@@ -186,24 +193,46 @@ def generate(n_repos: int, seed: int) -> tuple[int, float]:
         RepoMetadata.objects.bulk_create(metas, batch_size=2000)
         RepoTag.objects.bulk_create(tags, batch_size=5000)
     stats_refresh()
-    with connection.cursor() as c:
-        c.execute("ANALYZE")
+    with connection.cursor() as c:  # what autovacuum does on a live PostgreSQL
+        c.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     build = time.perf_counter() - started
     owner = Repo.objects.filter(private=True).values_list("owner_id", flat=True).first()
     print(f"index build: {build:.1f} s ({len(tags)} tag rows)")
     return owner or spaces[0].pk, build
 
 
-def measure(fn: Callable[[], object], runs: int) -> tuple[float, float]:
-    fn()  # warm the caches once
-    times = []
+def populated(n_repos: int) -> int | None:
+    """The owner namespace with private repos when the database already holds the repos."""
+    from repos.models import Repo
+
+    if Repo.objects.count() < n_repos:
+        return None
+    print(f"reusing {Repo.objects.count()} repos")
+    return Repo.objects.filter(private=True).values_list("owner_id", flat=True).first()
+
+
+def measure(cases: list[tuple[str, Callable[[], object]]], runs: int) -> dict[str, list[float]]:
+    """Milliseconds per call, in rounds: each round runs every case once, so the load of a
+    shared machine drifting during the run weighs on every case alike."""
+    for _, fn in cases:
+        fn()  # warm the caches once
+    times: dict[str, list[float]] = {label: [] for label, _ in cases}
     for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
-    return statistics.median(times), p99
+        for label, fn in cases:
+            t = time.perf_counter()
+            fn()
+            times[label].append((time.perf_counter() - t) * 1000)
+    return times
+
+
+def percentiles(times: list[float]) -> tuple[float, float]:
+    ordered = sorted(times)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return statistics.median(ordered), p99
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -212,8 +241,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--database-url", default=os.environ.get("HUB_BENCH_DATABASE_URL"))
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--data-dir", help="keep the data folder (SQLite database) here")
+    parser.add_argument("--reuse", action="store_true", help="skip generation when populated")
     args = parser.parse_args()
-    setup_django(args.database_url)
+    setup_django(args.database_url, data_dir=args.data_dir, reuse=args.reuse)
     from django.contrib.auth.models import AnonymousUser
     from django.db import connection
 
@@ -221,7 +252,9 @@ def main() -> None:
     from search.backends.base import SearchQuery
     from search.backends.db import DatabaseBackend
 
-    owner_ns, _build = generate(args.repos, args.seed)
+    owner_ns = populated(args.repos) if args.reuse else None
+    if owner_ns is None:
+        owner_ns, _build = generate(args.repos, args.seed)
     owner = User.objects.filter(namespace_id=owner_ns).first() or AnonymousUser()
     backend = DatabaseBackend()
     rng = random.Random(args.seed + 1)
@@ -246,13 +279,22 @@ def main() -> None:
 
         return run
 
+    def rare_text() -> object:  # three words: a few hundred matches, the other plan
+        q = SearchQuery(kind="model", text=" ".join(rng.sample(words, 3)), sort="trendingScore")
+        return backend.search(user=AnonymousUser(), query=q, size=30)
+
     cases = [
         ("full text (1 word, trending order)", text_query()),
         ("full text + 2 facets (task, license)", text_query(
             facets=(("task", "text-generation"),), tags=("license:apache-2.0",))),
+        ("full text, 3 words (fewer matches)", rare_text),
         ("facet counts for a full-text query", facets()),
+        ("facet counts, full text + 2 facets", facets(
+            facets=(("task", "text-generation"),), tags=("license:apache-2.0",))),
         ("facet counts, whole catalogue", lambda: backend.facets(
             user=AnonymousUser(), query=SearchQuery(kind="model"))),
+        ("facet counts, whole catalogue, owner of private", lambda: backend.facets(
+            user=owner, query=SearchQuery(kind="model"))),
         ("sort by trending, first page", page(SearchQuery(kind="model", sort="trendingScore"))),
         ("sort by trending, owner of private repos", page(
             SearchQuery(kind="model", sort="trendingScore"), owner)),
@@ -261,11 +303,14 @@ def main() -> None:
         ("quick search (names, prefix)", page(
             SearchQuery(kind="model", text="mistral ins", names_only=True, sort="trendingScore"))),
     ]  # fmt: skip
-    print(f"\n{connection.vendor}, {args.repos} repos, {args.runs} runs each (ms)")
-    print(f"{'query':46} {'p50':>8} {'p99':>8}")
-    for label, fn in cases:
-        p50, p99 = measure(fn, args.runs)
-        print(f"{label:46} {p50:8.1f} {p99:8.1f}")
+    before = load_average()
+    times = measure(cases, args.runs)
+    print(f"\n{connection.vendor}, {args.repos} repos, {args.runs} rounds (ms)")
+    print(f"load average before: {before}; after: {load_average()}")
+    print(f"{'query':50} {'p50':>8} {'p99':>8}")
+    for label, _ in cases:
+        p50, p99 = percentiles(times[label])
+        print(f"{label:50} {p50:8.1f} {p99:8.1f}")
 
 
 if __name__ == "__main__":

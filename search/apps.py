@@ -5,11 +5,11 @@ class SearchConfig(AppConfig):
     name = "search"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_delete, post_save
+        from django.db.models.signals import post_delete, post_migrate, post_save
 
         from repos import events, extensions
         from repos.models import Like, Repo
-        from search import handlers, providers
+        from search import counts, handlers, providers
 
         events.subscribe(events.RepoCreated, handlers.on_repo_created)
         events.subscribe(events.RepoUpdated, handlers.on_repo_updated)
@@ -20,6 +20,8 @@ class SearchConfig(AppConfig):
         post_delete.connect(
             handlers.on_like_deleted, sender=Like, dispatch_uid="search-like-deleted"
         )
+        # Facet count triggers, after every migrate (SQLite drops them when it rebuilds a table).
+        post_migrate.connect(counts.ensure_facet_counts, sender=self, dispatch_uid="search-counts")
         # model_info's tags/pipeline_tag/library_name, the repo page sidebar, home sections.
         extensions.register_info_provider(providers.info_fields)
         extensions.register_panel("repo_card", providers.card_panel)

@@ -51,10 +51,19 @@ def on_repo_saved(
     sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any
 ) -> None:
     """A bare index row with every new repo, in its transaction: listings are driven by
-    these rows (search/backends/db.py), so a repo is listed before its first index task."""
+    these rows (search/backends/db.py), so a repo is listed before its first index task.
+    A rename or transfer updates the row's `owner/name` copy in the same transaction."""
     from search.models import RepoMetadata
 
-    if created and not raw:
+    if raw:
+        return
+    fields = kwargs.get("update_fields")
+    if not created and (fields is None or {"name", "owner"} & set(fields)):
+        # A rename or transfer: `search=` (id substrings) reads this copy of the name.
+        RepoMetadata.objects.filter(pk=instance.pk).exclude(full_id=instance.full_name).update(
+            full_id=instance.full_name
+        )
+    if created:
         RepoMetadata.objects.get_or_create(
             repo=instance,
             defaults={

@@ -82,6 +82,26 @@ def _tag_rows(repo: Repo, meta: CardMetadata) -> list[RepoTag]:
     return list(rows.values())
 
 
+def _tags_replace(repo: Repo, rows: list[RepoTag]) -> None:
+    """Make the repo's tag rows `rows`, touching only those that change: each written or
+    deleted row moves a maintained facet count (search/counts.py), and a reindex that
+    changes nothing should not lock those counts."""
+    wanted = {(r.tag, r.facet): r for r in rows}
+    stale = []
+    for pk, tag, facet, value in RepoTag.objects.filter(repo=repo).values_list(
+        "pk", "tag", "facet", "value"
+    ):
+        row = wanted.get((tag, facet))
+        if row is not None and row.value == value:
+            del wanted[(tag, facet)]
+        else:
+            stale.append(pk)
+    if stale:
+        RepoTag.objects.filter(pk__in=stale).delete()
+    # In one order, so two transactions take the counts' row locks in the same order.
+    RepoTag.objects.bulk_create(sorted(wanted.values(), key=lambda r: (r.facet, r.value, r.tag)))
+
+
 def metadata_save(*, repo: Repo, sha: str, meta: CardMetadata) -> RepoMetadata:
     """Write the repo's row and tags (replacing the old ones) in one transaction."""
     row = RepoMetadata(
@@ -114,8 +134,7 @@ def metadata_save(*, repo: Repo, sha: str, meta: CardMetadata) -> RepoMetadata:
             row.downloads_all_time = existing.downloads_all_time
             row.trending_score, row.stats_at = existing.trending_score, existing.stats_at
         row.save()
-        RepoTag.objects.filter(repo=repo).delete()
-        RepoTag.objects.bulk_create(_tag_rows(repo, meta))
+        _tags_replace(repo, _tag_rows(repo, meta))
         stats_refresh(repo_ids=[repo.pk])
     return row
 

@@ -90,3 +90,34 @@ class RepoTag(models.Model):
 
     def __str__(self) -> str:
         return self.tag
+
+
+class FacetCount(models.Model):
+    """How many repos of a kind carry a facet value: `public` and `private` repos apart.
+
+    Kept exact inside every transaction by database triggers (search/counts.py) on the
+    tag rows, the index rows and the repos' `private` flag, so the whole-catalogue facet
+    sidebar reads a few rows instead of grouping every tag. The row with facet "" and
+    value "" counts the repos of the kind. Never read on its own for a viewer: private
+    repos are added only for those who may read them (backends/db.py).
+    """
+
+    kind = models.CharField(max_length=16)
+    facet = models.CharField(max_length=16)
+    value = models.CharField(max_length=255)
+    tag = models.CharField(max_length=255)
+    public = models.IntegerField(default=0)
+    private = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "facet", "value"], name="search_facetcount_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["kind", "facet", "-public", "value"], name="search_fc_top"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.facet}={self.value}: {self.public}+{self.private}"

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import OperationalError
 from elastic_transport import ConnectionError as EsConnectionError
 from elastic_transport import ConnectionTimeout
 
 from search.indexer import repo_index, repo_unindex
 from search.stats import stats_refresh
 
-# Elasticsearch down or slow: retried with backoff; anything else is a bug to see in logs.
-TRANSIENT = (EsConnectionError, ConnectionTimeout)
+# Elasticsearch down or slow, a deadlock between two index transactions over the same
+# facet counts (PostgreSQL aborts one) or a busy SQLite: retried with backoff; anything
+# else is a bug to see in logs.
+TRANSIENT = (EsConnectionError, ConnectionTimeout, OperationalError)
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=8)
@@ -47,9 +50,11 @@ def unindex_repo(*, repo_id: int) -> None:
 def refresh_stats() -> int:
     """Every few minutes (beat): trending decays with time, and downloads have no event."""
     from search.backends import search_backend
+    from search.counts import facet_counts_rebuild
     from search.models import RepoMetadata
 
     written = stats_refresh()
+    facet_counts_rebuild()  # exact already (triggers); this heals anything done behind them
     backend = search_backend()
     if backend.name != "db":  # the database backend reads the rows themselves
         ids = list(RepoMetadata.objects.values_list("pk", flat=True))

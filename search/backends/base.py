@@ -105,6 +105,9 @@ class FacetCount:
 class Facets:
     total: int
     by_facet: dict[str, list[FacetCount]] = field(default_factory=dict)
+    # True when `total` and the counts are estimates from a sample of the matches (the
+    # database backend, past its sample size); results and pages are exact regardless.
+    approximate: bool = False
 
 
 Viewer = User | AnonymousUser

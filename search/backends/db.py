@@ -8,8 +8,23 @@ any reindex.
 
 Full text is vendor-specific (migration 0002): FTS5 `MATCH` on SQLite, a tsvector
 `@@ to_tsquery` on PostgreSQL; both match every word, the last one as a prefix, so
-results update as the user types. Facet counts are one GROUP BY over RepoTag restricted
-to the matching repos.
+results update as the user types.
+
+Query plans (figures in bench/RESULTS.md, design in search/README.md):
+
+- A page walks a sort index in order and stops after a page of matching readable rows.
+  On SQLite a full-text query whose words match many repos is written so that it does
+  exactly that (the match list is only probed); one that matches few (at most
+  `DRIVE_MAX`) is driven from its matches instead and sorted. PostgreSQL's planner makes
+  the same choice from its statistics. On PostgreSQL, tag and facet filters are first
+  intersected into a list of ids (when it is short), so the tsvector index and that list
+  combine as bitmaps instead of testing every candidate row's tsvector.
+- Facet counts of the whole catalogue come from maintained counts (search/counts.py).
+  A narrowed query counts the tags of its matches when they are at most `SAMPLE`; past
+  that, it counts the `SAMPLE` newest matches and scales by the share of the id range
+  they span: `Facets.approximate` is then true (the Hub's counts are approximate too).
+  Results and pages are always exact; only such counts are estimates, and they are made
+  from readable repos only.
 """
 
 from __future__ import annotations
@@ -17,7 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Value
+from django.db.models import BooleanField, Count, F, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat, Lower
 
@@ -25,14 +40,18 @@ from orgs.permissions import readable_scope
 from repos.listing import decode_cursor, encode_cursor
 from search.backends.base import (
     FACETS,
-    FacetCount,
     Facets,
     SearchPage,
     SearchQuery,
     Viewer,
     text_terms,
 )
+from search.counts import catalogue_facets, top_values
 from search.models import RepoMetadata, RepoTag
+
+SAMPLE = 1000  # facet counts over at most this many matches; past it they are estimated
+DRIVE_MAX = 1000  # SQLite: a full-text query matching more walks the sort index
+LITERAL_MAX = 5000  # PostgreSQL: tag/facet intersections up to this size become an id list
 
 
 def _sort_expression(key: str) -> Any:
@@ -59,43 +78,117 @@ def visible(user: Viewer) -> Q:
     return condition
 
 
-def fulltext_sql(terms: list[str], *, names_only: bool, vendor: str) -> tuple[str, list[str]]:
-    """(SQL selecting matching repo ids, params) for the vendor's full-text index."""
+def fulltext_sql(
+    terms: list[str], *, names_only: bool, vendor: str, min_id: int | None = None
+) -> tuple[str, list[Any]]:
+    """(SQL selecting matching repo ids, params) for the vendor's full-text index; with
+    `min_id`, only ids from there up (FTS5 seeks the range instead of listing every match)."""
     if vendor == "postgresql":
         column = "search_names" if names_only else "search_vector"
         parts = [f"'{t}'" for t in terms[:-1]] + [f"'{terms[-1]}':*"]
-        return (
+        sql = (
             f"SELECT repo_id FROM search_repometadata "  # noqa: S608 (column is one of two names)
-            f"WHERE {column} @@ to_tsquery('simple', %s)",
-            [" & ".join(parts)],
+            f"WHERE {column} @@ to_tsquery('simple', %s)"
         )
-    column = "full_id : " if names_only else ""
-    phrases = [f'{column}"{t}"' for t in terms[:-1]] + [f'{column}"{terms[-1]}"*']
-    return "SELECT rowid FROM search_fts WHERE search_fts MATCH %s", [" AND ".join(phrases)]
+        params: list[Any] = [" & ".join(parts)]
+        id_column = "repo_id"
+    else:
+        column = "full_id : " if names_only else ""
+        phrases = [f'{column}"{t}"' for t in terms[:-1]] + [f'{column}"{terms[-1]}"*']
+        sql = "SELECT rowid FROM search_fts WHERE search_fts MATCH %s"
+        params = [" AND ".join(phrases)]
+        id_column = "rowid"
+    if min_id is not None:
+        sql += f" AND {id_column} >= %s"
+        params.append(min_id)
+    return sql, params
 
 
-def filtered(user: Viewer, query: SearchQuery) -> QuerySet[RepoMetadata]:
-    """Index rows of readable repos of the query's kind matching every criterion."""
+def narrowed(query: SearchQuery) -> bool:
+    """Whether the query selects less than every repo of its kind."""
+    return bool(
+        query.search
+        or text_terms(query.text)
+        or query.author
+        or query.tags
+        or query.facets
+        or query.gated is not None
+    )
+
+
+def _tag_sets(query: SearchQuery, min_id: int | None) -> list[QuerySet[RepoTag]]:
+    sets = [RepoTag.objects.filter(tag=tag) for tag in dict.fromkeys(t for t in query.tags if t)]
+    sets += [RepoTag.objects.filter(facet=f, value=v) for f, v in dict.fromkeys(query.facets)]
+    if min_id is not None:
+        sets = [s.filter(repo_id__gte=min_id) for s in sets]
+    return [s.values("repo_id") for s in sets]
+
+
+def _tag_id_list(sets: list[QuerySet[RepoTag]]) -> list[int] | None:
+    """The ids carrying every tag, when at most LITERAL_MAX (None: too many to list)."""
+    combined = sets[0].intersection(*sets[1:]) if len(sets) > 1 else sets[0]
+    ids = list(combined.values_list("repo_id", flat=True)[: LITERAL_MAX + 1])
+    return ids if len(ids) <= LITERAL_MAX else None
+
+
+def _walk_sort_index(query: SearchQuery, words: list[str]) -> bool:
+    """SQLite: whether a full-text query should walk the sort index, testing each row
+    against the match list, instead of sorting all its matches (many: dense enough that
+    a page is found early)."""
+    if connection.vendor != "sqlite" or query.key == "id_lower":
+        return False
+    if query.search or query.author or query.tags or query.facets:
+        return False  # those conditions narrow through their own indexes
+    sql, params = fulltext_sql(words, names_only=query.names_only, vendor="sqlite")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM ({sql} LIMIT %s)", [*params, DRIVE_MAX + 1])  # noqa: S608
+        return bool(cursor.fetchone()[0] > DRIVE_MAX)
+
+
+def filtered(
+    user: Viewer, query: SearchQuery, *, min_id: int | None = None
+) -> QuerySet[RepoMetadata]:
+    """Index rows of readable repos of the query's kind matching every criterion (with
+    `min_id`, only those from that repo id up)."""
     qs = RepoMetadata.objects.filter(visible(user), kind=query.kind)
+    if min_id is not None:
+        qs = qs.filter(pk__gte=min_id)
     if query.author:
         qs = qs.filter(repo__owner__name__iexact=query.author)
-    terms = [t for t in query.search if t]
-    if terms:  # the live name, not the indexed copy: a rename is searchable at once
-        qs = qs.annotate(live_id=Concat("repo__owner__name", Value("/"), "repo__name"))
-        for term in terms:
-            qs = qs.filter(live_id__icontains=term)
+    # `full_id` follows renames in the rename's own transaction (handlers.on_repo_saved),
+    # so this needs no join; PostgreSQL answers it from a trigram index (migration 0005).
+    for term in dict.fromkeys(t for t in query.search if t):
+        qs = qs.filter(full_id__icontains=term)
     if query.gated is True:
         qs = qs.exclude(repo__gated="")
     elif query.gated is False:
         qs = qs.filter(repo__gated="")
-    for tag in dict.fromkeys(t for t in query.tags if t):
-        qs = qs.filter(pk__in=RepoTag.objects.filter(tag=tag).values("repo_id"))
-    for facet, value in dict.fromkeys(query.facets):
-        qs = qs.filter(pk__in=RepoTag.objects.filter(facet=facet, value=value).values("repo_id"))
+    sets = _tag_sets(query, min_id)
+    ids = _tag_id_list(sets) if sets and connection.vendor == "postgresql" else None
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    else:
+        for tagged in sets:
+            qs = qs.filter(pk__in=tagged)
     words = text_terms(query.text)
     if words:
-        sql, params = fulltext_sql(words, names_only=query.names_only, vendor=connection.vendor)
-        qs = qs.filter(pk__in=RawSQL(sql, params))  # noqa: S611 (params are bound, not inlined)
+        vendor = connection.vendor
+        sql, params = fulltext_sql(words, names_only=query.names_only, vendor=vendor, min_id=min_id)
+        if vendor == "postgresql":  # on the row itself: a bitmap beside the other indexes
+            column = "search_names" if query.names_only else "search_vector"
+            match = RawSQL(  # noqa: S611 (params are bound; column is one of two names)
+                f'"search_repometadata"."{column}" @@ to_tsquery(\'simple\', %s)',
+                params[:1],
+                output_field=BooleanField(),
+            )
+            qs = qs.filter(match)
+        elif min_id is None and _walk_sort_index(query, words):
+            # The unary + keeps SQLite from driving the query by the match list.
+            column = '+"search_repometadata"."repo_id"'
+            match = RawSQL(f"{column} IN ({sql})", params, output_field=BooleanField())  # noqa: S611
+            qs = qs.filter(match)
+        else:
+            qs = qs.filter(pk__in=RawSQL(sql, params))  # noqa: S611 (params are bound, not inlined)
     return qs
 
 
@@ -109,11 +202,13 @@ class DatabaseBackend:
         """Nothing to do: the rows are deleted with the repo (cascade)."""
 
     def reindex(self) -> int:
+        from search.counts import facet_counts_rebuild
         from search.indexer import index_all
         from search.stats import stats_refresh
 
         done = index_all()
         stats_refresh()
+        facet_counts_rebuild()
         return done
 
     def search(
@@ -136,17 +231,51 @@ class DatabaseBackend:
         return SearchPage(repo_ids=[pk for pk, _ in rows], next_cursor=next_cursor)
 
     def facets(self, *, user: Viewer, query: SearchQuery, per_facet: int = 10) -> Facets:
-        qs = filtered(user, query)
         names = FACETS.get(query.kind, FACETS["model"])
+        if not narrowed(query):
+            return catalogue_facets(user=user, kind=query.kind, names=names, per_facet=per_facet)
+        ids, share = _newest_matches(user, query)
         rows = (
-            RepoTag.objects.filter(repo_id__in=qs.values("pk"), facet__in=names)
+            RepoTag.objects.filter(repo_id__in=ids, facet__in=names)
             .values("facet", "value", "tag")
             .annotate(n=Count("pk"))
-            .order_by("facet", "-n", "value")
         )
-        by_facet: dict[str, list[FacetCount]] = {name: [] for name in names}
-        for row in rows:
-            values = by_facet[row["facet"]]
-            if len(values) < per_facet:
-                values.append(FacetCount(value=row["value"], count=row["n"], tag=row["tag"]))
-        return Facets(total=qs.count(), by_facet=by_facet)
+        counts = {(r["facet"], r["value"]): [_scale(r["n"], share), r["tag"]] for r in rows}
+        return Facets(
+            total=_scale(len(ids), share),
+            by_facet=top_values(counts, names, per_facet),
+            approximate=share < 1.0,
+        )
+
+
+def _newest_matches(user: Viewer, query: SearchQuery) -> tuple[list[int], float]:
+    """(ids, share): every match when they are at most SAMPLE (share 1), else the SAMPLE
+    newest and the share of the id range they span, which they stand for.
+
+    Looks at a window of the newest ids first (FTS5 seeks it instead of listing every
+    match), then, when it held too few matches, at a window as much wider as the matches
+    found there say is needed (twice that, to be safe), or at every id: a dense query
+    reads a few thousand rows, a sparse one two small sets.
+    """
+    lo, hi = _id_bounds()
+    window = SAMPLE * 4
+    while True:
+        start = hi - window + 1 if hi - window + 1 > lo else None
+        newest = filtered(user, query, min_id=start).order_by("-pk")
+        ids = list(newest.values_list("pk", flat=True)[: SAMPLE + 1])
+        if len(ids) > SAMPLE:
+            ids = ids[:SAMPLE]
+            return ids, max(hi - ids[-1] + 1, 1) / max(hi - lo + 1, 1)
+        if start is None:
+            return ids, 1.0
+        window = window * 2 * (SAMPLE + 1) // max(len(ids), 1)
+
+
+def _id_bounds() -> tuple[int, int]:
+    """Lowest and highest index row ids (two queries: each is one index seek)."""
+    ids = RepoMetadata.objects.values_list("pk", flat=True)
+    return ids.order_by("pk").first() or 0, ids.order_by("-pk").first() or 0
+
+
+def _scale(n: int, share: float) -> int:
+    return n if share >= 1.0 else round(n / share)
