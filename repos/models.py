@@ -273,4 +273,21 @@ class RepoUsage(models.Model):
         indexes = [models.Index(fields=["measured_at"])]
 
 
+class NamespaceUsage(models.Model):
+    """A namespace's LFS bytes, each object counted once however many of its repos link it.
+
+    Kept current as objects are linked and repos deleted or moved (repos/quotas.py), and
+    recounted exactly by the periodic sweep, which heals any drift from racing writers.
+    """
+
+    namespace = models.OneToOneField(
+        Namespace, on_delete=models.CASCADE, primary_key=True, related_name="usage"
+    )
+    lfs_bytes = models.BigIntegerField(default=0)
+    counted_at = models.DateTimeField()  # the last exact count
+
+    class Meta:
+        indexes = [models.Index(fields=["counted_at"])]
+
+
 # --- end of quotas and usage -----------------------------------------------------------------

@@ -22,6 +22,7 @@ from repos import events
 from repos.git.store import git_store, signature
 from repos.gitattributes import default_gitattributes
 from repos.models import LfsLink, LfsObject, Like, Repo, RepoKind, RepoRedirect, TeamRepo
+from repos.quotas import usage_lfs_linked, usage_repo_deleting, usage_repo_moved
 
 
 def author_signature(user: User | None) -> bytes:
@@ -111,6 +112,7 @@ def repo_delete(*, actor: User | AnonymousUser, repo: Repo) -> None:
             )
         )
         audit_log(verb="repo.delete", actor=actor, target=repo)
+        usage_repo_deleting(repo=repo)  # its LFS objects no other repo of the owner holds
         repo.delete()
     git_store().delete(storage_key)
 
@@ -142,7 +144,9 @@ def repo_record_push(*, repo: Repo, updates: list[events.RefUpdate], source: str
 def lfs_link(*, repo: Repo, oid: str, size: int) -> None:
     """Record that `repo` holds object `oid` (after its bytes were verified); idempotent."""
     obj, _ = LfsObject.objects.get_or_create(oid=oid, defaults={"size": size})
-    LfsLink.objects.get_or_create(repo=repo, lfs_object=obj)
+    _, created = LfsLink.objects.get_or_create(repo=repo, lfs_object=obj)
+    if created:
+        usage_lfs_linked(repo=repo, oid=oid, size=obj.size)  # the namespace's storage usage
 
 
 def lfs_linked_oids(*, repo: Repo, oids: list[str]) -> set[str]:
@@ -202,6 +206,7 @@ def repo_move(*, actor: User | AnonymousUser, repo: Repo, to_namespace: str, to_
             repo.owner = owner
             repo.name = to_name
             repo.save(update_fields=["owner", "name"])
+            usage_repo_moved(repo=repo, old_owner_id=old_owner_id)  # LFS usage changes hands
             # The new name now belongs to a live repo; an old redirect of that name is void.
             RepoRedirect.objects.filter(kind=repo.kind, full_name__iexact=new_name).delete()
             if old_name.lower() != new_name.lower():

@@ -23,10 +23,11 @@ from orgs.services import token_create, user_create
 from repos.commits import AddFile, AddLfsFile, PreuploadFile, commit_create, preupload_plan
 from repos.git.store import git_store
 from repos.lfs.store import Oid, object_store
-from repos.models import LfsObject, NamespaceQuota, Repo, RepoKind, RepoUsage
+from repos.models import LfsObject, NamespaceQuota, NamespaceUsage, Repo, RepoKind, RepoUsage
 from repos.quotas import (
     DEFAULT,
     lfs_batch_refusal,
+    lfs_usage_recount,
     namespace_quota,
     namespace_usage,
     objects_dir_size,
@@ -37,7 +38,7 @@ from repos.quotas import (
     repo_usage_refresh,
     usage_sweep,
 )
-from repos.services import lfs_link, repo_create, repo_delete
+from repos.services import lfs_link, repo_create, repo_delete, repo_move
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("data_dir")]
 MIB = 1024 * 1024
@@ -178,6 +179,43 @@ def test_same_lfs_object_in_two_repos_of_a_namespace_counts_once(alice: User, bo
     _lfs(_repo(bob, "copy"), data)
     assert namespace_usage(namespace=_ns(bob)).lfs_bytes == len(data)
     assert namespace_usage(namespace=_ns(alice)).lfs_bytes == len(data) + 1100
+
+
+def _stored_lfs(user_or_ns: User | Namespace) -> int:
+    ns = user_or_ns if isinstance(user_or_ns, Namespace) else _ns(user_or_ns)
+    return NamespaceUsage.objects.get(namespace=ns).lfs_bytes
+
+
+def test_kept_lfs_figure_follows_links_deletes_and_transfers_exactly(alice: User) -> None:
+    org = org_create(actor=alice, name="acme")
+    namespace_usage(namespace=_ns(alice))  # counted once: from now on kept current
+    namespace_usage(namespace=org.namespace)
+    a, b, c = _repo(alice, "a"), _repo(alice, "b"), _repo(alice, "c")
+    shared, only_b, only_c = b"s" * 3000, b"b" * 500, b"c" * 700
+    for repo, data in ((a, shared), (b, shared), (b, only_b), (c, shared), (c, only_c)):
+        _lfs(repo, data)
+        _lfs(repo, data)  # linking twice changes nothing
+    assert _stored_lfs(alice) == 4200
+    repo_delete(actor=alice, repo=a)  # `shared` is still in b and c
+    assert _stored_lfs(alice) == 4200
+    repo_move(actor=alice, repo=c, to_namespace="acme", to_name="c")
+    assert _stored_lfs(alice) == 3500  # only_c left; shared stays (b holds it)
+    assert _stored_lfs(org.namespace) == 3700  # shared and only_c arrived
+    repo_delete(actor=alice, repo=b)
+    assert _stored_lfs(alice) == 0
+    for ns in (_ns(alice), org.namespace):  # the kept figure is the exact count
+        assert _stored_lfs(ns) == lfs_usage_recount(namespace_id=ns.pk)
+
+
+def test_sweep_recounts_a_drifted_lfs_figure(alice: User) -> None:
+    _lfs(_repo(alice, "m"), b"x" * 1234)
+    assert namespace_usage(namespace=_ns(alice)).lfs_bytes == 1234
+    NamespaceUsage.objects.filter(namespace=_ns(alice)).update(lfs_bytes=99)  # a lost race
+    assert usage_sweep() == 0  # counted just now: not due yet
+    from datetime import timedelta
+
+    assert usage_sweep(older_than=timedelta(0)) >= 1
+    assert _stored_lfs(alice) == 1234
 
 
 def test_usage_sums_git_and_lfs_and_measures_unmeasured_repos(alice: User) -> None:
@@ -518,7 +556,7 @@ def test_quota_cli(alice: User, capsys) -> None:  # type: ignore[no-untyped-def]
     out = capsys.readouterr().out
     assert "Quota of alice: 47.7 MiB (override)" in out
     assert "alice/m" in out
-    assert "Measured 1 repos." in out
+    assert "Measured 1 repos, LFS counted again." in out
     from django.core.management.base import CommandError
 
     with pytest.raises(CommandError, match="No user or organization named ghost"):

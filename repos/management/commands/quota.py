@@ -11,6 +11,7 @@ from common.sizes import format_bytes
 from orgs.models import Namespace
 from repos.models import Repo
 from repos.quotas import (
+    lfs_usage_recount,
     namespace_usage,
     parse_quota,
     quota_set,
@@ -43,7 +44,8 @@ class Command(BaseCommand):
         show = sub.add_parser("show", help="Usage, quota and the largest repos of a namespace.")
         show.add_argument("name")
         refresh = sub.add_parser(
-            "refresh", help="Re-measure the git objects of a namespace's repos (all repos: none)."
+            "refresh",
+            help="Re-measure git objects and recount LFS of a namespace (no NAME: every one).",
         )
         refresh.add_argument("name", nargs="?")
 
@@ -60,16 +62,19 @@ class Command(BaseCommand):
             elif opts["action"] == "show":
                 self._show(_namespace(opts["name"]))
             else:
-                repos = Repo.objects.all()
+                repos, owners = Repo.objects.all(), Namespace.objects.filter(repos__isnull=False)
                 where = ""
                 if opts["name"]:
                     namespace = _namespace(opts["name"])
                     repos, where = repos.filter(owner=namespace), f" of {namespace.name}"
+                    owners = owners.filter(pk=namespace.pk)
                 count = 0
                 for repo_id in repos.values_list("pk", flat=True).iterator(chunk_size=1000):
                     repo_usage_refresh(repo_id=repo_id)
                     count += 1
-                self.stdout.write(f"Measured {count} repos{where}.")
+                for namespace_id in owners.distinct().values_list("pk", flat=True).iterator():
+                    lfs_usage_recount(namespace_id=namespace_id)
+                self.stdout.write(f"Measured {count} repos{where}, LFS counted again.")
         except HubError as exc:
             raise CommandError(exc.message) from None
 
