@@ -402,6 +402,25 @@ def push_require(*, repo: Repo, quarantine: str | None) -> None:
     )
 
 
+def transfer_require(*, repo: Repo, to_namespace_id: int) -> None:
+    """Before a repo moves to another namespace: its git bytes and the LFS objects the target
+    does not hold yet must fit the target's quota (repo_move)."""
+    if _limited(to_namespace_id) is None:
+        return
+    git = RepoUsage.objects.filter(repo_id=repo.pk).values_list("git_bytes", flat=True).first()
+    if git is None:
+        git = repo_usage_refresh(repo_id=repo.pk) or 0
+    sizes = dict(
+        LfsLink.objects.filter(repo_id=repo.pk).values_list("lfs_object_id", "lfs_object__size")
+    )
+    held = _linked_in(to_namespace_id, list(sizes))
+    quota_require(
+        namespace_id=to_namespace_id,
+        adding=git + sum(size for oid, size in sizes.items() if oid not in held),
+        what=f"moving {repo.full_name} there",
+    )
+
+
 def commit_require(*, repo: Repo, blobs: list[tuple[bytes, int]]) -> None:
     """Before the commit API writes blobs (git blob id, size): those the repo lacks must fit."""
     if not blobs or _limited(repo.owner_id) is None:

@@ -22,7 +22,12 @@ from repos import events
 from repos.git.store import git_store, signature
 from repos.gitattributes import default_gitattributes
 from repos.models import LfsLink, LfsObject, Like, Repo, RepoKind, RepoRedirect, TeamRepo
-from repos.quotas import usage_lfs_linked, usage_repo_deleting, usage_repo_moved
+from repos.quotas import (
+    transfer_require,
+    usage_lfs_linked,
+    usage_repo_deleting,
+    usage_repo_moved,
+)
 
 
 def author_signature(user: User | None) -> bytes:
@@ -201,6 +206,8 @@ def repo_move(*, actor: User | AnonymousUser, repo: Repo, to_namespace: str, to_
         .exists()
     ):
         raise conflict
+    if owner.pk != old_owner_id:  # its bytes would count against the target's quota (507)
+        transfer_require(repo=repo, to_namespace_id=owner.pk)
     try:
         with transaction.atomic():
             repo.owner = owner

@@ -207,6 +207,24 @@ def test_kept_lfs_figure_follows_links_deletes_and_transfers_exactly(alice: User
         assert _stored_lfs(ns) == lfs_usage_recount(namespace_id=ns.pk)
 
 
+def test_transfer_into_a_namespace_without_room_is_refused(alice: User) -> None:
+    org = org_create(actor=alice, name="acme")
+    repo = _repo(alice, "m")
+    shared = b"s" * 40_000
+    _lfs(repo, shared)
+    _lfs(repo, b"new to acme" * 1000)
+    _lfs(_repo(alice, "already", namespace="acme"), shared)
+    _quota("acme", namespace_usage(namespace=org.namespace).used_bytes + 5000)
+    with pytest.raises(InsufficientStorageError, match="moving alice/m there needs") as refused:
+        repo_move(actor=alice, repo=repo, to_namespace="acme", to_name="m")
+    # What acme holds already (`shared`) is not counted again: the git objects and 11,000 bytes.
+    git = RepoUsage.objects.get(repo=repo).git_bytes
+    assert format_bytes(git + 11_000) in refused.value.message
+    assert Repo.objects.get(pk=repo.pk).owner_id == alice.namespace_id
+    _quota("acme", DEFAULT)
+    repo_move(actor=alice, repo=repo, to_namespace="acme", to_name="m")  # unlimited: fine
+
+
 def test_sweep_recounts_a_drifted_lfs_figure(alice: User) -> None:
     _lfs(_repo(alice, "m"), b"x" * 1234)
     assert namespace_usage(namespace=_ns(alice)).lfs_bytes == 1234
