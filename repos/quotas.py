@@ -44,6 +44,7 @@ from common.sizes import format_bytes, parse_size
 from orgs.audit import audit_log
 from orgs.models import Namespace, User
 from orgs.permissions import Action, namespace_role
+from orgs.tokens import REPO_CONTENT_READ, scopes_allow
 from repos import events
 from repos.git.store import git_store
 from repos.models import LfsLink, LfsObject, NamespaceQuota, NamespaceUsage, Repo, RepoUsage
@@ -320,6 +321,15 @@ def namespace_for_usage(*, viewer: User | AnonymousUser, name: str, kind: str | 
         raise AuthenticationError("Sign in to see storage usage.")
     if namespace_role(viewer, namespace.pk) is not Action.ADMIN:
         raise PermissionDeniedError(f"Only {namespace.name}'s admins can see its storage usage.")
+    token = getattr(viewer, "access_token", None)
+    if (
+        token is not None
+        and token.is_fine_grained
+        and not scopes_allow(token.scopes, REPO_CONTENT_READ, namespace_id=namespace.pk)
+    ):  # the usage names every repo, private ones too: a token scoped to one repo sees none
+        raise PermissionDeniedError(
+            f"This token has no read scope on {namespace.name}, whose repositories usage lists."
+        )
     return namespace
 
 

@@ -20,6 +20,7 @@ from common.sizes import format_bytes, parse_size
 from orgs.models import AuditEvent, Namespace, User
 from orgs.org_services import member_add, org_create
 from orgs.services import token_create, user_create
+from orgs.tokens import parse_scope
 from repos.commits import AddFile, AddLfsFile, PreuploadFile, commit_create, preupload_plan
 from repos.git.store import git_store
 from repos.lfs.store import Oid, object_store
@@ -493,6 +494,19 @@ def test_usage_api_for_self_org_admins_and_site_admins(alice: User, bob: User, r
     assert _client(alice).get("/api/organizations/alice/usage").status_code == 404  # a user
     assert _client(bob).get("/api/users/bob/usage").json()["quotaBytes"] is None
     assert _client(bob).get("/api/users/alice/usage").status_code == 403
+
+
+def test_usage_api_needs_a_namespace_scope_on_fine_grained_tokens(alice: User) -> None:
+    _repo(alice, "secret")
+    for scope, status in (
+        ("model:alice/secret:repo.content.read", 403),
+        ("user:alice:repo.content.read", 200),
+    ):
+        token = token_create(
+            user=alice, name="fg", role="fineGrained", scopes=[parse_scope(scope)]
+        )[1]
+        r = Client(HTTP_AUTHORIZATION=f"Bearer {token}").get("/api/users/alice/usage")
+        assert r.status_code == status, r.content
 
 
 def test_admin_quota_api(alice: User, root: User) -> None:
