@@ -70,6 +70,8 @@ def _context(request: HttpRequest, usage: Usage, **extra: object) -> dict[str, o
 @require_GET
 def usage_mine(request: HttpRequest) -> HttpResponse:
     namespace = request.user.namespace
+    if namespace is None:  # an account made outside the hub (createsuperuser) owns nothing
+        raise Http404("Not found")
     usage = namespace_usage(namespace=namespace)
     return render(request, "repos/usage.html", _context(request, usage, nav="user"))
 

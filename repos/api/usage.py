@@ -106,6 +106,8 @@ class RepoStorageListApi(APIView):
         if name is None:  # the signed-in user's own repos
             if not request.user.is_authenticated:
                 raise AuthenticationError("Sign in to list your repositories.")
+            if request.user.namespace is None:  # made outside the hub: owns nothing
+                return Response([])
             name, kind = request.user.namespace.name, Namespace.Kind.USER
         namespace = namespace_for_usage(viewer=request.user, name=name, kind=kind)
         usage = namespace_usage(namespace=namespace)

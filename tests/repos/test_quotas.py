@@ -614,3 +614,11 @@ def test_browser_upload_over_quota_shows_the_error(alice: User) -> None:
     assert "Storage quota exceeded for alice" in r.content.decode()
     assert git_store().resolve(repo.storage_key, "main") == head
     assert not LfsObject.objects.exists()
+
+
+def test_an_account_without_a_namespace_has_no_usage_page() -> None:
+    loner = User.objects.create(username="made-by-createsuperuser")
+    page = Client()
+    page.force_login(loner)
+    assert page.get("/settings/usage").status_code == 404
+    assert _client(loner).get("/api/settings/repositories").json() == []
