@@ -174,7 +174,9 @@ def test_queued_deliveries_survive_a_broker_restart(
 ) -> None:
     user, token = hub.create_user()
     auth = {"Authorization": f"Bearer {token}"}
-    unavailable = Answer(503, headers={"Retry-After": "2"}, body=b"maintenance")
+    # Retry-After keeps every retry about 30 s out (one or two attempts each before the
+    # restart, so later backoffs stay short), and inside the countdown limit: queued tasks.
+    unavailable = Answer(503, headers={"Retry-After": "30"}, body=b"maintenance")
     workers: list[Worker] = []
     with running() as receiver:
         receiver.default = unavailable

@@ -26,6 +26,12 @@ class Answer:
     body: bytes = b"ok"
 
 
+class _Server(ThreadingHTTPServer):
+    # Workers send many requests at once (threads per drain x processes); the default
+    # backlog of 5 would refuse some under load and turn them into retries.
+    request_queue_size = 128
+
+
 class Receiver:
     def __init__(self, script: list[Answer | str] | None = None) -> None:
         self.script: list[Answer | str] = list(script or [])
@@ -33,7 +39,7 @@ class Receiver:
         self.default = Answer()
         self._lock = threading.Lock()
         self._release = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
