@@ -100,6 +100,7 @@ def _listing(request: HttpRequest, kind: str) -> HttpResponse:
         "rows": [(r, page.stats[r.pk], page.metas.get(r.pk)) for r in page.repos],
         "facets": _facet_links(path, params, facets),
         "total": facets.total,
+        "approximate": facets.approximate,
         "active_tags": [
             Link(t, _url(path, params, filter=[x for x in active if x != t])) for t in active
         ],

@@ -77,6 +77,8 @@ def facets_json(kind: str, request: Request) -> dict[str, Any]:
     found = repo_facets(user=request.user, query=query, per_facet=_per_facet(q.get("per_facet")))
     return {
         "total": found.total,
+        # Counts estimated from a sample of the matches (large result sets): search/README.md.
+        "approximate": found.approximate,
         "facets": {
             name: [{"value": c.value, "count": c.count, "tag": c.tag} for c in counts]
             for name, counts in found.by_facet.items()
@@ -88,7 +90,9 @@ class RepoFacetsApi(APIView):
     """GET /api/{models|datasets}/facets?<listing parameters>&per_facet=10 (Hubforge).
 
     How many repos the viewer may read match the query, and the most common values of
-    each facet among them: `{"total": n, "facets": {"task": [{"value", "count", "tag"}]}}`.
+    each facet among them: `{"total": n, "approximate": false, "facets": {"task":
+    [{"value", "count", "tag"}]}}`. Past 1,000 matches of a narrowed query the numbers are
+    estimates (`approximate` true); the listing itself is always exact.
     `tag` is the `filter=` value that narrows the listing to that value.
     """
 

@@ -131,18 +131,19 @@ def _tag_id_list(sets: list[QuerySet[RepoTag]]) -> list[int] | None:
     return ids if len(ids) <= LITERAL_MAX else None
 
 
-def _walk_sort_index(query: SearchQuery, words: list[str]) -> bool:
-    """SQLite: whether a full-text query should walk the sort index, testing each row
-    against the match list, instead of sorting all its matches (many: dense enough that
-    a page is found early)."""
-    if connection.vendor != "sqlite" or query.key == "id_lower":
+def _walk_sort_index(query: SearchQuery, lists: list[tuple[str, list[Any]]]) -> bool:
+    """SQLite: whether to walk the sort index, testing each row against the id lists (tag
+    sets, full-text matches), instead of driving the query from one list and sorting all it
+    selects. Walking wins when every list is long (more than DRIVE_MAX ids: dense enough
+    that a page is found early); a short list is cheaper to drive from."""
+    if not lists or query.author or query.key == "id_lower":
         return False
-    if query.search or query.author or query.tags or query.facets:
-        return False  # those conditions narrow through their own indexes
-    sql, params = fulltext_sql(words, names_only=query.names_only, vendor="sqlite")
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM ({sql} LIMIT %s)", [*params, DRIVE_MAX + 1])  # noqa: S608
-        return bool(cursor.fetchone()[0] > DRIVE_MAX)
+        for sql, params in lists:
+            cursor.execute(f"SELECT count(*) FROM ({sql} LIMIT %s)", [*params, DRIVE_MAX + 1])  # noqa: S608
+            if cursor.fetchone()[0] <= DRIVE_MAX:
+                return False
+    return True
 
 
 def filtered(
@@ -164,31 +165,44 @@ def filtered(
     elif query.gated is False:
         qs = qs.filter(repo__gated="")
     sets = _tag_sets(query, min_id)
-    ids = _tag_id_list(sets) if sets and connection.vendor == "postgresql" else None
+    words = text_terms(query.text)
+    if connection.vendor == "postgresql":
+        return _postgresql_lists(qs, query, sets, words)
+    lists = [(sql, list(params)) for sql, params in (t.query.sql_with_params() for t in sets)]
+    if words:
+        text = fulltext_sql(words, names_only=query.names_only, vendor="sqlite", min_id=min_id)
+        lists.append(text)
+    # The unary + keeps SQLite from driving the query by a list: it walks the sort index.
+    column = '"search_repometadata"."repo_id"'
+    if min_id is None and _walk_sort_index(query, lists):
+        column = "+" + column
+    for sql, params in lists:
+        qs = qs.filter(RawSQL(f"{column} IN ({sql})", params, output_field=BooleanField()))  # noqa: S611
+    return qs
+
+
+def _postgresql_lists(
+    qs: QuerySet[RepoMetadata], query: SearchQuery, sets: list[QuerySet[RepoTag]], words: list[str]
+) -> QuerySet[RepoMetadata]:
+    """Tag sets as one short id list when they intersect to few ids, the full-text match as a
+    condition on the row itself: the planner can then combine the tsvector index and the
+    ids as bitmaps instead of testing every candidate row's tsvector."""
+    # One set alone (no text) is as cheap as a semi-join on its own index: no list then.
+    ids = _tag_id_list(sets) if len(sets) > 1 or (sets and words) else None
     if ids is not None:
         qs = qs.filter(pk__in=ids)
     else:
         for tagged in sets:
             qs = qs.filter(pk__in=tagged)
-    words = text_terms(query.text)
     if words:
-        vendor = connection.vendor
-        sql, params = fulltext_sql(words, names_only=query.names_only, vendor=vendor, min_id=min_id)
-        if vendor == "postgresql":  # on the row itself: a bitmap beside the other indexes
-            column = "search_names" if query.names_only else "search_vector"
-            match = RawSQL(  # noqa: S611 (params are bound; column is one of two names)
-                f'"search_repometadata"."{column}" @@ to_tsquery(\'simple\', %s)',
-                params[:1],
-                output_field=BooleanField(),
-            )
-            qs = qs.filter(match)
-        elif min_id is None and _walk_sort_index(query, words):
-            # The unary + keeps SQLite from driving the query by the match list.
-            column = '+"search_repometadata"."repo_id"'
-            match = RawSQL(f"{column} IN ({sql})", params, output_field=BooleanField())  # noqa: S611
-            qs = qs.filter(match)
-        else:
-            qs = qs.filter(pk__in=RawSQL(sql, params))  # noqa: S611 (params are bound, not inlined)
+        column = "search_names" if query.names_only else "search_vector"
+        _, params = fulltext_sql(words, names_only=query.names_only, vendor="postgresql")
+        match = RawSQL(  # noqa: S611 (params are bound; column is one of two names)
+            f'"search_repometadata"."{column}" @@ to_tsquery(\'simple\', %s)',
+            params,
+            output_field=BooleanField(),
+        )
+        qs = qs.filter(match)
     return qs
 
 

@@ -205,3 +205,21 @@ class TestDatabaseBackendOtherPlans(BackendBehaviour):
     @pytest.fixture
     def sync(self):  # type: ignore[no-untyped-def]
         return lambda: None
+
+
+def test_api_and_page_say_when_counts_are_estimates(alice, monkeypatch) -> None:
+    from django.test import Client
+
+    for i in range(5):
+        make(alice, f"okapi-{i}", license="mit")
+    client = Client()
+    exact = client.get("/api/models/facets", {"q": "okapi"}).json()
+    assert (exact["total"], exact["approximate"]) == (5, False)
+    assert "about" not in client.get("/models", {"q": "okapi"}).content.decode()
+    monkeypatch.setattr(db_backend, "SAMPLE", 2)
+    estimate = client.get("/api/models/facets", {"q": "okapi"}).json()
+    assert estimate["approximate"] is True
+    assert estimate["facets"]["license"][0]["value"] == "mit"
+    page = client.get("/models", {"q": "okapi"}).content.decode()
+    assert "about " in page
+    assert page.count('class="repo-item"') == 5  # the list itself is exact
