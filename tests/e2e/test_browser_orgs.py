@@ -2,7 +2,8 @@
 
 - an org admin invites a user in the browser, the user accepts in the browser and then
   pushes with git and uploads with huggingface_hub to the org's private repo (refused
-  before joining);
+  before joining); the admin then revokes that token's access to the org on the org's
+  token page and the next push is refused;
 - a user asks for access to a gated repo in the browser, is refused the file with
   `GatedRepoError` while the request waits, an admin approves it in the browser, and the
   user downloads the file with `hf_hub_download` and `/resolve`.
@@ -104,6 +105,26 @@ def test_admin_invites_user_accepts_in_browser_then_pushes_and_uploads(
     assert {"README.md", "weights.bin"} <= files
     admin.goto(f"{hub_server.url}/{repo}")
     assert "From the newcomer." in admin.locator("article").inner_text()
+
+    git("pull", "-q", "--rebase", "origin", "main", cwd=work, env=git_env)  # up to date
+
+    # The admin cuts the newcomer's token off the org from the org's token page (after the
+    # browser's confirmation): the next push is refused, the member's role is untouched.
+    admin.goto(f"{hub_server.url}/organizations/{org}/settings/tokens")
+    row = admin.locator(f'#org-tokens tr[data-owner="{newcomer}"]')
+    assert "write" in row.inner_text()
+    admin.once("dialog", lambda dialog: dialog.accept())
+    row.locator("button:has-text('Revoke access')").click()
+    admin.wait_for_url(f"{hub_server.url}/organizations/{org}/settings/tokens")
+    revoked = admin.locator(f'#org-tokens-revoked tr[data-owner="{newcomer}"]')
+    assert revoked.count() == 1
+    head_before = hub_server.api(boss_token).model_info(repo).sha
+    commit_file(work, git_env, "README.md", "# Shared model\n\nAfter the revocation.\n")
+    refused = git("push", "-q", "origin", "HEAD:main", cwd=work, env=git_env, check=False)
+    assert refused.returncode != 0
+    assert hub_server.api(boss_token).model_info(repo).sha == head_before
+    user.goto(f"{hub_server.url}/settings/tokens")
+    assert f"no access to {org}" in user.locator("table.tokens").inner_text()
 
 
 def test_gated_request_in_browser_approved_in_browser_then_download(
