@@ -13,12 +13,12 @@ results update as the user types.
 Query plans (figures in bench/RESULTS.md, design in search/README.md):
 
 - A page walks a sort index in order and stops after a page of matching readable rows.
-  On SQLite a full-text query whose words match many repos is written so that it does
-  exactly that (the match list is only probed); one that matches few (at most
-  `DRIVE_MAX`) is driven from its matches instead and sorted. PostgreSQL's planner makes
-  the same choice from its statistics. On PostgreSQL, tag and facet filters are first
-  intersected into a list of ids (when it is short), so the tsvector index and that list
-  combine as bitmaps instead of testing every candidate row's tsvector.
+  On SQLite, tag sets and full-text matches are id lists; the query walks the sort index
+  testing rows against them when that is expected to read fewer rows than driving from
+  the shortest list (`_walk_sort_index`), else it is driven by that list and sorted.
+  PostgreSQL's planner makes the same choice from its statistics. On PostgreSQL, several
+  tag sets (or tags with text) are first intersected into a list of ids (when it is
+  short), so only a few hundred rows have their tsvector tested.
 - Facet counts of the whole catalogue come from maintained counts (search/counts.py).
   A narrowed query counts the tags of its matches when they are at most `SAMPLE`; past
   that, it counts the `SAMPLE` newest matches and scales by the share of the id range
@@ -47,10 +47,10 @@ from search.backends.base import (
     text_terms,
 )
 from search.counts import catalogue_facets, top_values
-from search.models import RepoMetadata, RepoTag
+from search.models import FacetCount, RepoMetadata, RepoTag
 
 SAMPLE = 1000  # facet counts over at most this many matches; past it they are estimated
-DRIVE_MAX = 1000  # SQLite: a full-text query matching more walks the sort index
+PROBE_MAX = 20000  # SQLite: id lists are counted up to this many for the choice of plan
 LITERAL_MAX = 5000  # PostgreSQL: tag/facet intersections up to this size become an id list
 
 
@@ -131,35 +131,58 @@ def _tag_id_list(sets: list[QuerySet[RepoTag]]) -> list[int] | None:
     return ids if len(ids) <= LITERAL_MAX else None
 
 
-def _walk_sort_index(query: SearchQuery, lists: list[tuple[str, list[Any]]]) -> bool:
+def _walk_sort_index(query: SearchQuery, lists: list[tuple[str, list[Any]]], limit: int) -> bool:
     """SQLite: whether to walk the sort index, testing each row against the id lists (tag
-    sets, full-text matches), instead of driving the query from one list and sorting all it
-    selects. Walking wins when every list is long (more than DRIVE_MAX ids: dense enough
-    that a page is found early); a short list is cheaper to drive from."""
+    sets, full-text matches), instead of driving the query from the shortest list and
+    sorting all it selects.
+
+    Each list is counted (up to PROBE_MAX); taking the lists as independent, a walk reads
+    about `limit / (product of their shares of the kind's repos)` rows before it has a
+    page, and driving reads the shortest list: the cheaper one wins. So one dense list
+    (a common word, a common licence) walks, and a combination that leaves few rows
+    drives from its shortest list.
+    """
     if not lists or query.author or query.key == "id_lower":
         return False
+    total = _kind_total(query.kind)
+    sizes = []
     with connection.cursor() as cursor:
         for sql, params in lists:
-            cursor.execute(f"SELECT count(*) FROM ({sql} LIMIT %s)", [*params, DRIVE_MAX + 1])  # noqa: S608
-            if cursor.fetchone()[0] <= DRIVE_MAX:
-                return False
-    return True
+            cursor.execute(f"SELECT count(*) FROM ({sql} LIMIT %s)", [*params, PROBE_MAX])  # noqa: S608
+            sizes.append(min(cursor.fetchone()[0], total))
+    share = 1.0
+    for size in sizes:
+        share *= size / max(total, 1)
+    return share > 0 and limit / share < min(sizes)
+
+
+def _kind_total(kind: str) -> int:
+    """How many repos of `kind` there are (public and private), from the maintained counts."""
+    row = FacetCount.objects.filter(kind=kind, facet="", value="").first()
+    return row.public + row.private if row else 0
 
 
 def filtered(
-    user: Viewer, query: SearchQuery, *, min_id: int | None = None
+    user: Viewer, query: SearchQuery, *, min_id: int | None = None, limit: int | None = None
 ) -> QuerySet[RepoMetadata]:
     """Index rows of readable repos of the query's kind matching every criterion (with
-    `min_id`, only those from that repo id up)."""
+    `min_id`, only those from that repo id up). `limit`: how many rows in sort order the
+    caller will read, for the choice of plan (None: all of them, or in id order)."""
     qs = RepoMetadata.objects.filter(visible(user), kind=query.kind)
     if min_id is not None:
         qs = qs.filter(pk__gte=min_id)
     if query.author:
         qs = qs.filter(repo__owner__name__iexact=query.author)
-    # `full_id` follows renames in the rename's own transaction (handlers.on_repo_saved),
-    # so this needs no join; PostgreSQL answers it from a trigram index (migration 0005).
-    for term in dict.fromkeys(t for t in query.search if t):
-        qs = qs.filter(full_id__icontains=term)
+    terms = list(dict.fromkeys(t for t in query.search if t))
+    if terms and connection.vendor == "postgresql":
+        # `full_id` follows renames in the rename's own transaction (handlers.on_repo_saved):
+        # a trigram index answers it (migration 0005).
+        for term in terms:
+            qs = qs.filter(full_id__icontains=term)
+    elif terms:  # SQLite: the live name, from the small repo and namespace rows
+        qs = qs.annotate(live_id=Concat("repo__owner__name", Value("/"), "repo__name"))
+        for term in terms:
+            qs = qs.filter(live_id__icontains=term)
     if query.gated is True:
         qs = qs.exclude(repo__gated="")
     elif query.gated is False:
@@ -174,7 +197,7 @@ def filtered(
         lists.append(text)
     # The unary + keeps SQLite from driving the query by a list: it walks the sort index.
     column = '"search_repometadata"."repo_id"'
-    if min_id is None and _walk_sort_index(query, lists):
+    if limit is not None and _walk_sort_index(query, lists, limit):
         column = "+" + column
     for sql, params in lists:
         qs = qs.filter(RawSQL(f"{column} IN ({sql})", params, output_field=BooleanField()))  # noqa: S611
@@ -229,7 +252,7 @@ class DatabaseBackend:
         self, *, user: Viewer, query: SearchQuery, size: int, cursor: str | None = None
     ) -> SearchPage:
         key = query.key
-        qs = filtered(user, query).annotate(sort_value=_sort_expression(key))
+        qs = filtered(user, query, limit=size + 1).annotate(sort_value=_sort_expression(key))
         if cursor:
             value, pk = decode_cursor(cursor, key)
             if query.descending:
@@ -286,9 +309,14 @@ def _newest_matches(user: Viewer, query: SearchQuery) -> tuple[list[int], float]
 
 
 def _id_bounds() -> tuple[int, int]:
-    """Lowest and highest index row ids (two queries: each is one index seek)."""
-    ids = RepoMetadata.objects.values_list("pk", flat=True)
-    return ids.order_by("pk").first() or 0, ids.order_by("-pk").first() or 0
+    """Lowest and highest index row ids, in one query (each subquery is one index seek)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT min(repo_id) FROM search_repometadata),"
+            " (SELECT max(repo_id) FROM search_repometadata)"
+        )
+        lo, hi = cursor.fetchone()
+    return lo or 0, hi or 0
 
 
 def _scale(n: int, share: float) -> int:
