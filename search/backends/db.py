@@ -50,7 +50,7 @@ from search.counts import catalogue_facets, top_values
 from search.models import FacetCount, RepoMetadata, RepoTag
 
 SAMPLE = 1000  # facet counts over at most this many matches; past it they are estimated
-PROBE_MAX = 20000  # SQLite: id lists are counted up to this many for the choice of plan
+PROBE_MAX = 5000  # SQLite: full-text matches are counted up to this many to choose a plan
 LITERAL_MAX = 5000  # PostgreSQL: tag/facet intersections up to this size become an id list
 
 
@@ -131,35 +131,59 @@ def _tag_id_list(sets: list[QuerySet[RepoTag]]) -> list[int] | None:
     return ids if len(ids) <= LITERAL_MAX else None
 
 
-def _walk_sort_index(query: SearchQuery, lists: list[tuple[str, list[Any]]], limit: int) -> bool:
+def _walk_sort_index(
+    query: SearchQuery, lists: list[tuple[str, list[Any]]], sizes: list[int | None], limit: int
+) -> bool:
     """SQLite: whether to walk the sort index, testing each row against the id lists (tag
     sets, full-text matches), instead of driving the query from the shortest list and
     sorting all it selects.
 
-    Each list is counted (up to PROBE_MAX); taking the lists as independent, a walk reads
-    about `limit / (product of their shares of the kind's repos)` rows before it has a
-    page, and driving reads the shortest list: the cheaper one wins. So one dense list
-    (a common word, a common licence) walks, and a combination that leaves few rows
-    drives from its shortest list.
+    A list's size is known from the maintained counts (tags and facet values) or counted
+    (up to PROBE_MAX). Taking the lists as independent, a walk reads about `limit /
+    (product of their shares of the kind's repos)` rows before it has a page, and driving
+    reads the shortest list: the cheaper one wins. So one dense list (a common word, a
+    common licence) walks, and a combination that leaves few rows drives.
     """
     if not lists or query.author or query.key == "id_lower":
         return False
-    total = _kind_total(query.kind)
-    sizes = []
+    total = sizes.pop()  # the kind's repos, appended by _known_sizes
+    counted = []
     with connection.cursor() as cursor:
-        for sql, params in lists:
-            cursor.execute(f"SELECT count(*) FROM ({sql} LIMIT %s)", [*params, PROBE_MAX])  # noqa: S608
-            sizes.append(min(cursor.fetchone()[0], total))
+        for (sql, params), size in zip(lists, sizes, strict=True):
+            if size is None:
+                cursor.execute(f"SELECT count(*) FROM ({sql} LIMIT %s)", [*params, PROBE_MAX])  # noqa: S608
+                size = cursor.fetchone()[0]
+            counted.append(min(size, total))
     share = 1.0
-    for size in sizes:
+    for size in counted:
         share *= size / max(total, 1)
-    return share > 0 and limit / share < min(sizes)
+    return share > 0 and limit / share < min(counted)
 
 
-def _kind_total(kind: str) -> int:
-    """How many repos of `kind` there are (public and private), from the maintained counts."""
-    row = FacetCount.objects.filter(kind=kind, facet="", value="").first()
-    return row.public + row.private if row else 0
+def _known_sizes(query: SearchQuery, has_text: bool) -> list[int | None]:
+    """Repos per tag set (then None for the text list), and the kind's total last, from
+    the maintained counts in one query; None where they do not say (a tag no facet has).
+    Public and private alike: this only chooses a plan."""
+    tags = list(dict.fromkeys(t for t in query.tags if t))
+    facets = list(dict.fromkeys(query.facets))
+    wanted = Q(facet="", value="") | Q(tag__in=tags)
+    for facet, value in facets:
+        wanted |= Q(facet=facet, value=value)
+    by_tag: dict[str, int] = {}
+    by_facet: dict[tuple[str, str], int] = {}
+    for facet, value, tag, n in (
+        FacetCount.objects.filter(wanted, kind=query.kind)
+        .annotate(n=F("public") + F("private"))
+        .values_list("facet", "value", "tag", "n")
+    ):
+        by_facet[(facet, value)] = n
+        if facet:
+            by_tag[tag] = by_tag.get(tag, 0) + n
+    sizes: list[int | None] = [by_tag.get(t) for t in tags]
+    sizes += [by_facet.get(key, 0) for key in facets]
+    if has_text:
+        sizes.append(None)
+    return [*sizes, by_facet.get(("", ""), 0)]
 
 
 def filtered(
@@ -197,7 +221,8 @@ def filtered(
         lists.append(text)
     # The unary + keeps SQLite from driving the query by a list: it walks the sort index.
     column = '"search_repometadata"."repo_id"'
-    if limit is not None and _walk_sort_index(query, lists, limit):
+    sizes = _known_sizes(query, bool(words)) if limit is not None and lists else []
+    if sizes and _walk_sort_index(query, lists, sizes, limit or 0):
         column = "+" + column
     for sql, params in lists:
         qs = qs.filter(RawSQL(f"{column} IN ({sql})", params, output_field=BooleanField()))  # noqa: S611

@@ -198,7 +198,7 @@ class TestDatabaseBackendOtherPlans(BackendBehaviour):
 
     @pytest.fixture
     def backend(self, monkeypatch) -> DatabaseBackend:  # type: ignore[no-untyped-def]
-        def walk(query: SearchQuery, lists: list, limit: int) -> bool:  # type: ignore[type-arg]
+        def walk(query: SearchQuery, lists: list, sizes: list, limit: int) -> bool:  # type: ignore[type-arg]
             return bool(lists) and not query.author and query.key != "id_lower"
 
         monkeypatch.setattr(db_backend, "_walk_sort_index", walk)
