@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import statistics
@@ -217,10 +218,17 @@ def port_free(port: int) -> bool:
 # --- the hub ---------------------------------------------------------------------------------
 
 
+_ACCESS_LINE = re.compile(r'^\S+ "([A-Z]+) (.+) HTTP/[\d.]+" (\d{3}) \S+ (\d+)ms$', re.MULTILINE)
+
+
 class Hub:
     """`hubforge serve` on its own data folder; a user with a write token."""
 
-    def __init__(self, procs: Procs, scratch: Path, port: int, workers: int = 2) -> None:
+    def __init__(
+        self, procs: Procs, scratch: Path, port: int, workers: int = 2, code: Path | None = None
+    ) -> None:
+        """`code`: serve another checkout of the project (e.g. a `git worktree` of an older
+        commit, for a before/after comparison in the same rounds) with this venv."""
         if not port_free(port):
             raise SystemExit(f"port {port} is taken; pick another with --hub-port")
         self.port = port
@@ -235,10 +243,17 @@ class Hub:
         )
         for key in ("HUB_DATABASE_URL", "HUB_REDIS_URL", "HUB_ELASTICSEARCH_URL", "HUB_S3_BUCKET"):
             self.env.pop(key, None)  # the embedded profile
-        self.log_file = (scratch / "hub.log").open("wb")
+        cwd = ROOT
+        command = [str(VENV_BIN / "hubforge")]
+        if code is not None:
+            cwd = code.resolve()
+            self.env["PYTHONPATH"] = str(cwd)  # ahead of the editable install's path
+            command = [str(VENV_BIN / "python"), "-m", "hub.cli"]
+        self.log_path = scratch / "hub.log"
+        self.log_file = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             [
-                str(VENV_BIN / "hubforge"),
+                *command,
                 "serve",
                 "--host",
                 HOST,
@@ -250,7 +265,7 @@ class Hub:
             env=self.env,
             stdout=self.log_file,
             stderr=subprocess.STDOUT,
-            cwd=ROOT,
+            cwd=cwd,
         )
         self._seen: set[int] = set()
         procs.add(self.stop)
@@ -259,7 +274,7 @@ class Hub:
         self.user = "bench"
         out = subprocess.run(
             [
-                str(VENV_BIN / "hubforge"),
+                *command,
                 "adduser",
                 self.user,
                 "--password",
@@ -271,7 +286,7 @@ class Hub:
             capture_output=True,
             text=True,
             check=True,
-            cwd=ROOT,
+            cwd=cwd,
         )
         self.token = out.stdout.strip().splitlines()[-1].strip()
 
@@ -280,6 +295,25 @@ class Hub:
             self._seen.update(p.pid for p in psutil.Process(self.proc.pid).children(recursive=True))
         stop_tree(self.proc, sorted(self._seen), timeout=40)
         self.log_file.close()
+
+    def log_mark(self) -> int:
+        """Where the server's log ends now (see `requests_since`)."""
+        self.log_file.flush()
+        return self.log_path.stat().st_size
+
+    def requests_since(self, mark: int) -> list[tuple[str, str, int, int]]:
+        """(method, path, status, ms) of each request in gunicorn's access log after `mark`.
+
+        `hubforge serve` logs `%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms` (no query
+        strings); each line is flushed when the response is done.
+        """
+        with self.log_path.open("rb") as f:
+            f.seek(mark)
+            raw = f.read().decode("utf-8", "replace")
+        return [
+            (m.group(1), m.group(2), int(m.group(3)), int(m.group(4)))
+            for m in _ACCESS_LINE.finditer(raw)
+        ]
 
     def gunicorn_master(self) -> psutil.Process:
         for p in psutil.Process(self.proc.pid).children():
