@@ -9,6 +9,7 @@ from orgs.api import orgs as orgs_api  # --- orgs and access requests ---
 from orgs.api.views import WhoamiApi
 from repos.api import access_requests as access_api  # --- orgs and access requests ---
 from repos.api import commit as commit_api  # --- write side ---
+from repos.api import discussions as discussions_api  # --- discussions and pull requests ---
 from repos.api import info as info_api
 from repos.api import refs_write
 from repos.api.cards import ValidateYamlApi
@@ -175,6 +176,27 @@ urlpatterns = [
          name="lfs-multipart-part"),
     path("api/lfs/multipart/<str:oid>", lfs_multipart.complete, name="lfs-multipart-complete"),
     # --- end write side ---
+    # --- discussions and pull requests (contract 1.8) ---
+    # get_repo_discussions / create_discussion / create_pull_request; get_discussion_details;
+    # comment_discussion, rename_discussion, change_discussion_status, merge_pull_request,
+    # edit_discussion_comment, hide_discussion_comment
+    re_path(rf"^{API_REPO}/discussions$", discussions_api.DiscussionListApi.as_view(),
+            name="discussion-list"),
+    re_path(rf"^{API_REPO}/discussions/(?P<num>[0-9]+)$",
+            discussions_api.DiscussionDetailApi.as_view(), name="discussion-detail"),
+    re_path(rf"^{API_REPO}/discussions/(?P<num>[0-9]+)/comment$",
+            discussions_api.DiscussionCommentApi.as_view(), name="discussion-comment"),
+    re_path(rf"^{API_REPO}/discussions/(?P<num>[0-9]+)/title$",
+            discussions_api.DiscussionTitleApi.as_view(), name="discussion-title"),
+    re_path(rf"^{API_REPO}/discussions/(?P<num>[0-9]+)/status$",
+            discussions_api.DiscussionStatusApi.as_view(), name="discussion-status"),
+    re_path(rf"^{API_REPO}/discussions/(?P<num>[0-9]+)/merge$",
+            discussions_api.DiscussionMergeApi.as_view(), name="discussion-merge"),
+    re_path(rf"^{API_REPO}/discussions/(?P<num>[0-9]+)/comment/(?P<comment_id>[0-9a-fA-F]+)/edit$",
+            discussions_api.DiscussionCommentEditApi.as_view(), name="discussion-comment-edit"),
+    re_path(rf"^{API_REPO}/discussions/(?P<num>[0-9]+)/comment/(?P<comment_id>[0-9a-fA-F]+)/hide$",
+            discussions_api.DiscussionCommentHideApi.as_view(), name="discussion-comment-hide"),
+    # --- end discussions and pull requests ---
     # Git smart HTTP and the LFS API under the repo's git URL.
     re_path(rf"^{REPO}(?:\.git)?/info/refs$", _kinded(git_http.info_refs), name="git-info-refs"),
     re_path(

@@ -147,6 +147,23 @@ def can(user: User | AnonymousUser, action: Action, resource: Guarded) -> bool:
     return False
 
 
+def can_discuss(user: User | AnonymousUser, resource: Guarded) -> bool:
+    """May `user` open discussions and pull requests on `resource` and comment on them?
+
+    Anyone signed in who may read the repo, as on the public hub (an org's `read` and
+    `contributor` members included); a classic read token may not, a fine-grained one needs
+    discussion.write (or repo.write) on the repo or its namespace.
+    """
+    if not user.is_authenticated or not can(user, Action.READ, resource):
+        return False
+    token = getattr(user, "access_token", None)
+    if token is None:
+        return True
+    if token.is_fine_grained:
+        return _token_allows(user, Action.WRITE, resource, permission=tokens.DISCUSSION_WRITE)  # type: ignore[arg-type]
+    return bool(token.can_write) and _token_allows(user, Action.WRITE, resource)  # type: ignore[arg-type]
+
+
 def can_write_namespace(user: User | AnonymousUser, namespace: Namespace) -> bool:
     """May `user` create repos under `namespace`? Org contributors may, as writers do."""
     if not user.is_authenticated or not token_permits(

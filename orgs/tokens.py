@@ -31,6 +31,7 @@ REPO_WRITE = "repo.write"  # push, upload, commit, branches, settings, delete; i
 REPOS_CREATE = "repos.create"  # create (or move) repos into the namespace
 WEBHOOKS_MANAGE = "webhooks.manage"  # list, create, change, delete the user's or org's webhooks
 ORG_MEMBERS_MANAGE = "org.members.manage"  # invite, remove, change roles in the org
+DISCUSSION_WRITE = "discussion.write"  # open discussions and pull requests, comment
 
 PERMISSIONS: dict[str, str] = {
     REPO_CONTENT_READ: "Read contents (clone, download), private repos included",
@@ -38,16 +39,24 @@ PERMISSIONS: dict[str, str] = {
     REPOS_CREATE: "Create repos in this namespace",
     WEBHOOKS_MANAGE: "Manage webhooks",
     ORG_MEMBERS_MANAGE: "Manage organization members",
+    DISCUSSION_WRITE: "Open discussions and pull requests, comment",
 }
 
 REPO_TYPES = ("model", "dataset")
 NAMESPACE_TYPES = ("user", "org")
 ENTITY_TYPES = REPO_TYPES + NAMESPACE_TYPES
 ALLOWED: dict[str, tuple[str, ...]] = {
-    "model": (REPO_CONTENT_READ, REPO_WRITE),
-    "dataset": (REPO_CONTENT_READ, REPO_WRITE),
-    "user": (REPO_CONTENT_READ, REPO_WRITE, REPOS_CREATE, WEBHOOKS_MANAGE),
-    "org": (REPO_CONTENT_READ, REPO_WRITE, REPOS_CREATE, ORG_MEMBERS_MANAGE, WEBHOOKS_MANAGE),
+    "model": (REPO_CONTENT_READ, REPO_WRITE, DISCUSSION_WRITE),
+    "dataset": (REPO_CONTENT_READ, REPO_WRITE, DISCUSSION_WRITE),
+    "user": (REPO_CONTENT_READ, REPO_WRITE, REPOS_CREATE, WEBHOOKS_MANAGE, DISCUSSION_WRITE),
+    "org": (
+        REPO_CONTENT_READ,
+        REPO_WRITE,
+        REPOS_CREATE,
+        ORG_MEMBERS_MANAGE,
+        WEBHOOKS_MANAGE,
+        DISCUSSION_WRITE,
+    ),
 }
 MAX_SCOPES = 50
 
@@ -130,7 +139,10 @@ def resolve_scopes(*, user: User, specs: Iterable[ScopeSpec]) -> list[dict[str, 
 
 def _grants(scope: dict[str, Any], permission: str) -> bool:
     held = scope.get("permissions") or ()
-    return permission in held or (permission == REPO_CONTENT_READ and REPO_WRITE in held)
+    if permission in held:
+        return True
+    # repo.write implies reading the repo and taking part in its discussions
+    return permission in (REPO_CONTENT_READ, DISCUSSION_WRITE) and REPO_WRITE in held
 
 
 def scopes_allow(

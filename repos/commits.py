@@ -36,6 +36,13 @@ from common.errors import (
 from orgs.models import User
 from orgs.permissions import Action, can
 from repos import events
+from repos.discussions import (
+    discussion_create,
+    may_commit_to_pr,
+    pr_for_ref,
+    pr_record_commit,
+    require_discuss,
+)
 from repos.git.store import ZERO_SHA, git_store
 from repos.gitattributes_match import GitIgnore, gitattributes
 from repos.lfs.pointer import MAX_POINTER_SIZE, Pointer, parse_pointer
@@ -103,6 +110,8 @@ class CommitResult:
     oid: str
     url: str
     message: str
+    pr_url: str | None = None  # create_pr: the pull request opened for it
+    pr_num: int | None = None
 
 
 def _size(content: bytes | Content) -> int:
@@ -163,6 +172,20 @@ def _require(actor: User | AnonymousUser, repo: Repo, action: Action) -> None:
     if not can(actor, Action.READ, repo):
         raise RepoNotFoundError(anonymous=not actor.is_authenticated)
     raise PermissionDeniedError(f"You don't have the rights to write to {repo.full_name}.")
+
+
+def _require_for_ref(actor: User | AnonymousUser, repo: Repo, ref: str, *, create_pr: bool) -> None:
+    """Writers commit anywhere; create_pr needs only discussion rights (a reader who is
+    signed in), and a PR's author may commit to its `refs/pr/N` while it is open."""
+    if can(actor, Action.WRITE, repo):
+        return
+    if create_pr:
+        require_discuss(actor, repo)
+        return
+    pr = pr_for_ref(repo=repo, ref=ref)
+    if pr is not None and may_commit_to_pr(actor, pr):
+        return
+    _require(actor, repo, Action.WRITE)
 
 
 def _mib(n: int) -> str:
@@ -465,19 +488,32 @@ def commit_create(
     PreconditionFailedError (412) when `parent_commit` is not the head; without a parent, a
     lost race with another writer rebuilds on the new head. Empty commits are allowed.
     """
-    _require(actor, repo, Action.WRITE)
-    if create_pr:
-        raise BadRequestError("Pull requests are not supported yet: commit to a branch instead.")
+    ref = _branch_ref(revision, repo.default_branch)
+    _require_for_ref(actor, repo, ref, create_pr=create_pr)
+    if create_pr and not ref.startswith("refs/heads/"):
+        raise RevisionNotFoundError(f"Invalid rev id: {revision} (a PR needs a base branch)")
     if not isinstance(summary, str) or not summary.strip():
         raise BadRequestError("A commit summary is required.")
     if parent_commit is not None and not _SHA_RE.match(parent_commit.lower()):
         raise BadRequestError("parentCommit must be a full 40-character commit id.")
     ops = [_validated(op) for op in operations]
-    ref = _branch_ref(revision, repo.default_branch)
     head = _head(repo, ref, revision)
-    if parent_commit is not None and parent_commit.lower() != head:
+    if parent_commit is not None and parent_commit.lower() != head and not create_pr:
         raise PreconditionFailedError(STALE_PARENT)
     prepared, sizes = _prepare(repo, ops)
+    pr = pr_for_ref(repo=repo, ref=ref)
+    if create_pr:
+        # huggingface_hub create_commit(create_pr=True): the commit's title names the PR.
+        pr = discussion_create(
+            actor=actor,
+            repo=repo,
+            title=summary.strip()[:200].ljust(3, "."),
+            description=description or "",
+            pull_request=True,
+            base_branch=ref,
+        )
+        ref = pr.pr_ref
+        head = _head(repo, ref, ref)
     commit_require(  # the blobs the repo lacks must fit the namespace's quota (507)
         repo=repo,
         blobs=[(p.blob, _size(p.op.content)) for p in prepared if isinstance(p.op, AddFile)],
@@ -512,7 +548,16 @@ def commit_create(
             head = _head(repo, ref, revision)
             continue
         _publish(repo, ref, head, new)
-        return CommitResult(oid=new, url=commit_url(repo, new), message=message)
+        if pr is None:
+            return CommitResult(oid=new, url=commit_url(repo, new), message=message)
+        pr_record_commit(actor=actor, discussion=pr, old=head, new=new, subject=summary.strip())
+        return CommitResult(
+            oid=new,
+            url=commit_url(repo, new),
+            message=message,
+            pr_url=f"{public_base_url()}/{repo.url_path}/discussions/{pr.num}",
+            pr_num=pr.num,
+        )
     raise ConflictError(f"{ref} kept moving while committing; try again.")
 
 
@@ -557,6 +602,7 @@ def preupload_plan(
     revision: str,
     files: Sequence[PreuploadFile],
     git_ignore: str | None = None,
+    create_pr: bool = False,
 ) -> list[PreuploadAnswer]:
     """How the client should send each file (hf-api-contract.md 1.6 "Preupload"); reads only.
 
@@ -565,8 +611,8 @@ def preupload_plan(
     0-byte file is always regular. `shouldIgnore` follows `git_ignore` if given, else the
     branch's `.gitignore`. A path that cannot be committed answers 422 here already.
     """
-    _require(actor, repo, Action.WRITE)
     ref = _branch_ref(revision, repo.default_branch)
+    _require_for_ref(actor, repo, ref, create_pr=create_pr)
     head = _head(repo, ref, revision)
     max_blob = settings.MAX_GIT_BLOB_BYTES
     dulwich_repo = git_store().open(repo.storage_key)

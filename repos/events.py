@@ -70,8 +70,27 @@ class RepoConfigChanged(Event):
     changes: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class DiscussionChanged(Event):
+    """A discussion or pull request was opened, commented, renamed, closed, reopened or merged.
+
+    `action` and `scope` are the webhook's (`create`/`update`, `discussion` or
+    `discussion.comment`); `comment_id` names the comment event for the latter.
+    """
+
+    kind: ClassVar[str] = "discussion.changed"
+    full_name: str = ""
+    repo_kind: str = "model"
+    discussion_id: int = 0
+    num: int = 0
+    action: str = "update"
+    scope: str = "discussion"
+    comment_id: str = ""
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.kind: cls for cls in (RepoCreated, RepoUpdated, RepoDeleted, RepoConfigChanged)
+    cls.kind: cls
+    for cls in (RepoCreated, RepoUpdated, RepoDeleted, RepoConfigChanged, DiscussionChanged)
 }
 Handler = Callable[[Event], None]
 _subscribers: dict[type[Event], list[Handler]] = defaultdict(list)

@@ -204,8 +204,9 @@ class TeamRepo(models.Model):
 class GateSettings(models.Model):
     """The optional questions a gated repo asks of those who request access."""
 
-    repo = models.OneToOneField(Repo, on_delete=models.CASCADE, primary_key=True,
-                                related_name="gate")
+    repo = models.OneToOneField(
+        Repo, on_delete=models.CASCADE, primary_key=True, related_name="gate"
+    )
     questions = models.JSONField(default=list, blank=True)  # field names, in order
 
 
@@ -291,3 +292,78 @@ class NamespaceUsage(models.Model):
 
 
 # --- end of quotas and usage -----------------------------------------------------------------
+
+
+# --- discussions and pull requests (the "Community" tab) ------------------------------------
+
+
+class DiscussionStatus(models.TextChoices):
+    OPEN = "open"
+    CLOSED = "closed"
+    MERGED = "merged"
+    DRAFT = "draft"
+
+
+class Discussion(models.Model):
+    """A discussion or pull request of a repo; both share the repo's numbering (`num`).
+
+    A pull request's changes live on the git ref `refs/pr/{num}`; `base_ref` is the branch
+    it merges into (`refs/heads/main`).
+    """
+
+    repo = models.ForeignKey(Repo, on_delete=models.CASCADE, related_name="discussions")
+    num = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    author = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    is_pull_request = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=8, choices=DiscussionStatus.choices, default=DiscussionStatus.OPEN
+    )
+    base_ref = models.CharField(max_length=255, blank=True, default="")
+    merge_commit = models.CharField(max_length=40, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("repo", "num", name="discussion_repo_num_unique"),
+        ]
+        indexes = [models.Index(fields=["repo", "-num"])]
+
+    def __str__(self) -> str:
+        return f"{self.repo_id}#{self.num}"
+
+    @property
+    def pr_ref(self) -> str:
+        return f"refs/pr/{self.num}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (DiscussionStatus.OPEN, DiscussionStatus.DRAFT)
+
+
+class DiscussionEventType(models.TextChoices):
+    COMMENT = "comment"
+    STATUS_CHANGE = "status-change"
+    COMMIT = "commit"
+    TITLE_CHANGE = "title-change"
+
+
+def _new_event_id() -> str:
+    return uuid.uuid4().hex[:24]  # the public hub's ids are 24 hex digits (MongoDB ObjectIds)
+
+
+class DiscussionEvent(models.Model):
+    """One entry of a discussion's timeline. `data` by type: comment {raw, edited, hidden},
+    status-change {status}, commit {subject, oid}, title-change {from, to}."""
+
+    discussion = models.ForeignKey(Discussion, on_delete=models.CASCADE, related_name="events")
+    event_id = models.CharField(max_length=24, unique=True, default=_new_event_id)
+    type = models.CharField(max_length=16, choices=DiscussionEventType.choices)
+    author = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pk"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path, re_path
 
-from repos import org_views, usage_views, views
+from repos import discussion_views, org_views, usage_views, views
 from repos.models import RepoKind
 
 app_name = "repos"
@@ -33,6 +33,15 @@ def _repo_pages(prefix: str, kind: str) -> list[URLPattern]:
         re_path(rf"{repo}/upload$", views.repo_upload, k, name=f"{kind}-upload"),
         re_path(rf"{repo}/access-requests$", org_views.access_requests_page, k,
                 name=f"{kind}-access-requests"),  # --- orgs and access requests ---
+        # --- discussions and pull requests (the Community tab) ---
+        re_path(rf"{repo}/discussions$", discussion_views.discussion_list_page, k,
+                name=f"{kind}-discussions"),
+        re_path(rf"{repo}/discussions/new$", discussion_views.discussion_new_page, k,
+                name=f"{kind}-discussion-new"),
+        re_path(rf"{repo}/discussions/(?P<num>[0-9]+)$", discussion_views.discussion_page, k,
+                name=f"{kind}-discussion"),
+        re_path(rf"{repo}/discussions/(?P<num>[0-9]+)/files$",
+                discussion_views.discussion_files_page, k, name=f"{kind}-discussion-files"),
     ]
 
 

@@ -17,5 +17,6 @@ class WebhooksConfig(AppConfig):
             events.RepoUpdated,
             events.RepoDeleted,
             events.RepoConfigChanged,
+            events.DiscussionChanged,
         ):
             events.subscribe(event_type, handlers.on_repo_event)

@@ -40,7 +40,6 @@ from webhooks.models import (
     Delivery,
     DeliveryAttempt,
     DeliveryState,
-    Domain,
     FanOut,
     WatchedItem,
     Webhook,
@@ -176,7 +175,7 @@ def deliveries_create_for_event(*, event: events.Event, key: str) -> list[int]:
     rows = [
         _new_delivery(webhook, message, key=key, now=now)
         for webhook in webhooks
-        if Domain.REPO in webhook.domains and _may_hear(webhook, event, repo, owner)
+        if message.domain in webhook.domains and _may_hear(webhook, event, repo, owner)
     ]
     if not rows:
         return []

@@ -11,7 +11,15 @@ from typing import Any
 
 from repos import events
 from repos.git.store import git_store
-from repos.models import API_PLURAL, URL_PREFIX, Repo, RepoKind, public_base_url
+from repos.models import (
+    API_PLURAL,
+    URL_PREFIX,
+    Discussion,
+    DiscussionEvent,
+    Repo,
+    RepoKind,
+    public_base_url,
+)
 
 WEBHOOK_VERSION = 3
 ZERO_SHA = "0" * 40
@@ -22,9 +30,14 @@ class Message:
     """What one event tells every subscriber; only `webhook.id` differs between them."""
 
     action: str  # create | delete | update | move
-    scope: str  # repo | repo.content | repo.config
+    scope: str  # repo | repo.content | repo.config | discussion | discussion.comment
     repo: dict[str, Any]
-    extra: dict[str, Any] = field(default_factory=dict)  # updatedRefs, movedTo
+    extra: dict[str, Any] = field(default_factory=dict)  # updatedRefs, movedTo, discussion
+
+    @property
+    def domain(self) -> str:
+        """The webhook domain that hears it: `discussion` or `repo`."""
+        return "discussion" if self.scope.startswith("discussion") else "repo"
 
     @property
     def repo_name(self) -> str:
@@ -106,6 +119,8 @@ def message_for(event: events.Event, repo: Repo | None, *, owner_id: int | None)
             repo=repo_document(repo),
             extra={"updatedRefs": refs},
         )
+    if isinstance(event, events.DiscussionChanged):
+        return _discussion_message(event, repo)
     if isinstance(event, events.RepoConfigChanged):
         moved = event.changes.get("name")
         if isinstance(moved, dict) and moved.get("old"):
@@ -118,6 +133,49 @@ def message_for(event: events.Event, repo: Repo | None, *, owner_id: int | None)
             )
         return Message(action="update", scope="repo.config", repo=repo_document(repo))
     return None
+
+
+def _discussion_message(event: events.DiscussionChanged, repo: Repo) -> Message | None:
+    """WebhookPayload.discussion (and .comment for `discussion.comment`) as _webhooks_payload.py
+    reads them; the discussion's state now, not at the time of the event."""
+    discussion = Discussion.objects.filter(pk=event.discussion_id, repo=repo).first()
+    if discussion is None:
+        return None
+    web = f"{public_base_url()}/{repo.url_path}/discussions/{discussion.num}"
+    document: dict[str, Any] = {
+        "id": str(discussion.pk),
+        "num": discussion.num,
+        "author": {"id": str(discussion.author_id or "")},
+        "url": {
+            "web": web,
+            "api": f"{public_base_url()}/api/{repo.api_path}/discussions/{discussion.num}",
+        },
+        "title": discussion.title,
+        "isPullRequest": discussion.is_pull_request,
+        "status": discussion.status,
+        "pinned": False,
+        "createdAt": discussion.created_at.isoformat(),
+    }
+    if discussion.is_pull_request:
+        document["changes"] = {"base": discussion.base_ref}
+        if discussion.merge_commit:
+            document["changes"]["mergeCommitId"] = discussion.merge_commit
+    extra: dict[str, Any] = {"discussion": document}
+    if event.comment_id:
+        comment = DiscussionEvent.objects.filter(
+            discussion=discussion, event_id=event.comment_id
+        ).first()
+        if comment is None:
+            return None
+        hidden = bool(comment.data.get("hidden"))
+        extra["comment"] = {
+            "id": comment.event_id,
+            "author": {"id": str(comment.author_id or "")},
+            "hidden": hidden,
+            "content": None if hidden else str(comment.data.get("raw", "")),
+            "url": {"web": f"{web}#{comment.event_id}"},
+        }
+    return Message(action=event.action, scope=event.scope, repo=repo_document(repo), extra=extra)
 
 
 def test_message(*, owner_name: str) -> Message:

@@ -97,8 +97,9 @@ def preupload(
     request: HttpRequest, plural: str, namespace: str, name: str, rev: str
 ) -> HttpResponse:
     """huggingface_hub _fetch_upload_modes -> POST /api/{T}/{repo}/preupload/{rev}."""
+    # Read access here; the service decides (create_pr and refs/pr/N need less than write).
     repo = api_repo(
-        request, kind=kind_from_plural(plural), namespace=namespace, name=name, action=Action.WRITE
+        request, kind=kind_from_plural(plural), namespace=namespace, name=name, action=Action.READ
     )
     body = read_json_object(request)
     git_ignore = body.get("gitIgnore")
@@ -108,6 +109,7 @@ def preupload(
         revision=rev,
         files=_preupload_files(body),
         git_ignore=git_ignore if isinstance(git_ignore, str) else None,
+        create_pr=request.GET.get("create_pr") in _TRUE,
     )
     # `uploadMode` and `shouldIgnore` are required for every file (_validate_preupload_info).
     return JsonResponse(
@@ -248,7 +250,7 @@ def commit(request: HttpRequest, plural: str, namespace: str, name: str, rev: st
     stream (never request.body, which DATA_UPLOAD_MAX_MEMORY_SIZE would cap and buffer).
     """
     repo = api_repo(
-        request, kind=kind_from_plural(plural), namespace=namespace, name=name, action=Action.WRITE
+        request, kind=kind_from_plural(plural), namespace=namespace, name=name, action=Action.READ
     )
     max_body = settings.COMMIT_MAX_BODY_BYTES
     if int(request.META.get("CONTENT_LENGTH") or 0) > max_body:
@@ -274,11 +276,12 @@ def commit(request: HttpRequest, plural: str, namespace: str, name: str, rev: st
             parent_commit=header.parent_commit,
             create_pr=request.GET.get("create_pr") in _TRUE,
         )
-    return JsonResponse(
-        {
-            "success": True,
-            "commitOid": result.oid,
-            "commitUrl": result.url,
-            "commitMessage": result.message,
-        }
-    )
+    answer = {
+        "success": True,
+        "commitOid": result.oid,
+        "commitUrl": result.url,
+        "commitMessage": result.message,
+    }
+    if result.pr_url is not None:  # read by the client only with create_pr (.*/discussions/N)
+        answer["pullRequestUrl"] = result.pr_url
+    return JsonResponse(answer)

@@ -26,7 +26,7 @@ from common.errors import (
     ValidationError,
 )
 from common.streams import iter_file, iter_wsgi_input, prefetch
-from orgs.permissions import Action, can
+from orgs.permissions import Action, can, can_discuss
 from repos.access_requests import require_download
 from repos.lfs import multipart
 from repos.lfs.store import Oid, object_store
@@ -140,6 +140,20 @@ def _object_error(obj: Any) -> tuple[str, int, dict[str, Any] | None]:
     return oid_out, size_out, None
 
 
+def _pr_upload(
+    request: HttpRequest, body: dict[str, Any], kind: str, namespace: str, name: str
+) -> bool:
+    """An upload a non-writer may make: for a new pull request (huggingface_hub sends no
+    `ref` with create_pr, lfs.py) or onto a `refs/pr/N`, by someone who may open PRs here.
+    The commit that uses the objects is judged again by commit_create."""
+    ref = body.get("ref")
+    name_ = ref.get("name") if isinstance(ref, dict) else None
+    if name_ is not None and not (isinstance(name_, str) and name_.startswith("refs/pr/")):
+        return False
+    repo = repo_get(user=request.user, kind=kind, namespace=namespace, name=name)
+    return can_discuss(request.user, repo)
+
+
 @csrf_exempt
 def batch(request: HttpRequest, kind: str, namespace: str, name: str) -> HttpResponse:
     """POST <repo>.git/info/lfs/objects/batch (git-lfs docs/api/batch.md)."""
@@ -158,6 +172,8 @@ def batch(request: HttpRequest, kind: str, namespace: str, name: str) -> HttpRes
         action = Action.WRITE if operation == "upload" else Action.READ
         if action is Action.WRITE and not request.user.is_authenticated:
             raise AuthenticationError("Authentication required to upload.")
+        if action is Action.WRITE and _pr_upload(request, body, kind, namespace, name):
+            action = Action.READ  # huggingface_hub create_pr: LFS files for a pull request
         repo = repo_get(user=request.user, kind=kind, namespace=namespace, name=name, action=action)
         if operation == "download":
             require_download(request.user, repo)  # gated repos: accepted requests only

@@ -278,9 +278,19 @@ def test_commit_to_missing_branch_or_tag_is_revision_not_found(owner, repo: Repo
         commit_create(actor=owner, repo=repo, revision="refs/tags/v1", operations=[], summary="s")
 
 
-def test_create_pr_is_a_clear_400(owner, repo: Repo) -> None:
-    with pytest.raises(BadRequestError, match="Pull requests are not supported"):
-        _commit(owner, repo, create_pr=True)
+def test_create_pr_by_a_reader_opens_pr_n_and_leaves_main_alone(owner, repo: Repo) -> None:
+    reader = user_create(username="bob", password=None)
+    main = git_store().resolve(repo.storage_key, "main")
+    result = _commit(reader, repo, AddFile("pr.txt", b"from a PR"), create_pr=True)
+    assert result.pr_num == 1
+    assert result.pr_url is not None
+    assert result.pr_url.endswith(f"/{repo.full_name}/discussions/1")
+    assert git_store().resolve(repo.storage_key, "refs/pr/1") == result.oid
+    assert git_store().resolve(repo.storage_key, "main") == main
+    with pytest.raises(RevisionNotFoundError):  # a PR needs a base branch, not a sha
+        commit_create(
+            actor=reader, repo=repo, revision=main, operations=[], summary="s", create_pr=True
+        )
 
 
 def test_reader_cannot_commit(owner, repo: Repo) -> None:
