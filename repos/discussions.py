@@ -97,6 +97,50 @@ def may_commit_to_pr(actor: User | AnonymousUser, discussion: Discussion) -> boo
     )
 
 
+def pr_author_may_push(*, actor: User | AnonymousUser, repo: Repo) -> bool:
+    """Does `actor` (not a writer) author an open pull request of `repo`, so that git may
+    let it in to push that PR's ref? check_push then holds it to refs/pr/N of its own PRs."""
+    if not actor.is_authenticated or not can_discuss(actor, repo):
+        return False
+    return Discussion.objects.filter(
+        repo=repo,
+        author_id=actor.pk,
+        is_pull_request=True,
+        status__in=[DiscussionStatus.OPEN, DiscussionStatus.DRAFT],
+    ).exists()
+
+
+def pr_push_refusal(*, actor: User | AnonymousUser, repo: Repo, ref: str, new: str) -> str | None:
+    """Why a push may not update `ref` (None: it may). refs/pr/N: an open PR's, by its author
+    or a writer, never deleted; any other ref: writers only."""
+    if not ref.startswith("refs/pr/"):
+        if can(actor, Action.WRITE, repo):
+            return None
+        return f"refusing to update {ref}: you may only push to your pull requests' refs/pr/N"
+    pr = pr_for_ref(repo=repo, ref=ref)
+    if pr is None:
+        return f"refusing to update {ref}: open a pull request first (create_pull_request)"
+    if new == ZERO_SHA:
+        return f"refusing to delete {ref}: close the pull request instead"
+    if not pr.is_open:
+        return f"refusing to update {ref}: the pull request is {pr.status}"
+    if not may_commit_to_pr(actor, pr):
+        return f"refusing to update {ref}: only its author and the repo's writers may push to it"
+    return None
+
+
+def pr_record_push(
+    *, actor: User | AnonymousUser, repo: Repo, ref: str, old: str, new: str
+) -> None:
+    """A git push moved refs/pr/N: note the commit in the PR's timeline."""
+    pr = pr_for_ref(repo=repo, ref=ref)
+    if pr is None or new == ZERO_SHA:
+        return
+    pr.repo = repo
+    subject = git_store().commit(repo.storage_key, new).title
+    pr_record_commit(actor=actor, discussion=pr, old=old, new=new, subject=subject)
+
+
 # --- selectors --------------------------------------------------------------------------------
 
 

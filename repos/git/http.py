@@ -18,11 +18,17 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from common.errors import AuthenticationError, HubError, PayloadTooLargeError
+from common.errors import (
+    AuthenticationError,
+    HubError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+)
 from common.http import error_response
 from common.streams import iter_gunzip, iter_wsgi_input
 from orgs.permissions import Action
 from repos.access_requests import require_download
+from repos.discussions import pr_author_may_push
 from repos.git.hooks import HookCall, Verdict, hook_server, hooks_dir, reported_ok_refs
 from repos.git.policy import check_push, record_push
 from repos.git.store import git_store
@@ -88,9 +94,16 @@ def _authorize(request: HttpRequest, *, kind: str, namespace: str, name: str, se
         if not request.user.is_authenticated:
             # Ask for credentials even on public repos: git retries with them.
             raise AuthenticationError("Authentication required to push.")
-        return repo_get(
-            user=request.user, kind=kind, namespace=namespace, name=name, action=Action.WRITE
-        )
+        try:
+            return repo_get(
+                user=request.user, kind=kind, namespace=namespace, name=name, action=Action.WRITE
+            )
+        except PermissionDeniedError:
+            # The author of an open pull request may push to its refs/pr/N (check_push).
+            repo = repo_get(user=request.user, kind=kind, namespace=namespace, name=name)
+            if not pr_author_may_push(actor=request.user, repo=repo):
+                raise
+            return repo
     repo = repo_get(user=request.user, kind=kind, namespace=namespace, name=name)
     require_download(request.user, repo)  # a gated repo's files: accepted requests only
     return repo
@@ -171,7 +184,7 @@ def _receive_pack(
     checked: list[HookCall] = []
 
     def handle(call: HookCall) -> Verdict:
-        verdict = check_push(repo=repo, git_dir=path, call=call)
+        verdict = check_push(repo=repo, git_dir=path, call=call, actor=request.user)
         if verdict.ok:
             checked.append(call)
         return verdict
@@ -218,7 +231,8 @@ def _receive_pack(
         # client has its answer: no post-receive hook, and no database write on the
         # push's critical path.
         after=lambda: [
-            record_push(repo=repo, call=call, ok_refs=reported_ok_refs(report)) for call in checked
+            record_push(repo=repo, call=call, ok_refs=reported_ok_refs(report), actor=request.user)
+            for call in checked
         ],
     )
     _no_cache(response)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 
 from common.errors import InsufficientStorageError
+from orgs.models import User
 from repos import events
+from repos.discussions import pr_push_refusal, pr_record_push
 from repos.git.hooks import (
     HookCall,
     Verdict,
@@ -23,7 +26,7 @@ from repos.models import Repo
 from repos.quotas import push_require
 from repos.services import lfs_linked_oids, repo_record_push
 
-ALLOWED_REF_PREFIXES = ("refs/heads/", "refs/tags/")
+ALLOWED_REF_PREFIXES = ("refs/heads/", "refs/tags/", "refs/pr/")
 # Deeper trees break recursive tree walkers (git's t6700; core.maxTreeDepth since git 2.43).
 MAX_TREE_DEPTH = 2048
 # Smallest possible pointer: version line + oid line + "size 0".
@@ -34,12 +37,22 @@ def _mib(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} MiB"
 
 
-def check_push(*, repo: Repo, git_dir: Path, call: HookCall) -> Verdict:
-    """Decide a whole push (pre-receive): any failed rule declines every ref, atomically."""
+def check_push(
+    *, repo: Repo, git_dir: Path, call: HookCall, actor: User | AnonymousUser | None = None
+) -> Verdict:
+    """Decide a whole push (pre-receive): any failed rule declines every ref, atomically.
+    With `actor`, each ref is also judged for it (refs/pr/N: pull request authors too)."""
     errors: list[str] = []
     for _old, new, ref in call.updates:
         if not ref.startswith(ALLOWED_REF_PREFIXES):
-            errors.append(f"refusing to update {ref}: only branches and tags can be pushed")
+            errors.append(
+                f"refusing to update {ref}: only branches and tags (and refs/pr/N of open pull "
+                "requests) can be pushed"
+            )
+        elif actor is not None and (
+            refusal := pr_push_refusal(actor=actor, repo=repo, ref=ref, new=new)
+        ):
+            errors.append(refusal)
         elif new == ZERO_SHA and ref == f"refs/heads/{repo.default_branch}":
             errors.append(f"refusing to delete the default branch {repo.default_branch}")
     if errors:
@@ -105,14 +118,20 @@ def check_push(*, repo: Repo, git_dir: Path, call: HookCall) -> Verdict:
     return Verdict(ok=True)
 
 
-def record_push(*, repo: Repo, call: HookCall, ok_refs: set[str]) -> None:
-    """After receive-pack: publish one RepoUpdated for the refs it reported as updated."""
+def record_push(
+    *, repo: Repo, call: HookCall, ok_refs: set[str], actor: User | AnonymousUser | None = None
+) -> None:
+    """After receive-pack: publish one RepoUpdated for the refs it reported as updated, and
+    note commits pushed to pull requests in their timelines."""
     updates = [
         events.RefUpdate(ref=ref, old=old, new=new)
         for old, new, ref in call.updates
         if ref in ok_refs
     ]
     repo_record_push(repo=repo, updates=updates, source="git")
+    for u in updates:
+        if u.ref.startswith("refs/pr/") and actor is not None:
+            pr_record_push(actor=actor, repo=repo, ref=u.ref, old=u.old, new=u.new)
 
 
 def _report(errors: list[str]) -> str:

@@ -273,3 +273,12 @@ def raw_receive_pack(
         lines.append(data[pos + 4 : pos + size].decode("utf-8", "replace").rstrip("\n"))
         pos += size
     return r, lines
+
+
+def sign_in(page, server: HubServer, username: str, password: str = "correct-horse-1") -> None:  # type: ignore[no-untyped-def]
+    """Sign `username` in through the /login form in a Playwright page."""
+    page.goto(f"{server.url}/login")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]:has-text('Sign in')")
+    page.wait_for_url(f"{server.url}/")

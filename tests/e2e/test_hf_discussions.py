@@ -12,7 +12,7 @@ from huggingface_hub import CommitOperationAdd
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
 from tests.e2e.conftest import HubServer
-from tests.e2e.helpers import random_bytes
+from tests.e2e.helpers import clone, commit_file, git, poll, random_bytes, remote_refs
 
 pytestmark = pytest.mark.e2e
 
@@ -227,3 +227,51 @@ def test_merge_with_a_moved_base_makes_a_merge_commit_or_reports_conflicts(
     assert set(api.list_repo_files(repo)) >= {"README.md", "b.txt"}
     readme = api.hf_hub_download(repo, "README.md", cache_dir=tmp_path)
     assert Path(readme).read_bytes() == b"ours\n"
+
+
+def test_the_pr_author_pushes_to_refs_pr_n_with_git(
+    hub_server: HubServer,
+    owner: tuple[str, str],
+    outsider: tuple[str, str],
+    repo: str,
+    git_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    contributor = hub_server.api(outsider[1])
+    pr = contributor.create_pull_request(repo, "Via git")
+    someone_else = hub_server.api(owner[1]).create_pull_request(repo, "The owner's own PR")
+    work = tmp_path / "work"
+    clone(hub_server, repo, work, git_env, outsider[1])
+    git("fetch", "origin", f"refs/pr/{pr.num}", cwd=work, env=git_env)
+    sha = commit_file(work, git_env, "fix.txt", "fixed\n", message="Fix it")
+    git("push", "origin", f"HEAD:refs/pr/{pr.num}", cwd=work, env=git_env)
+    refs = remote_refs(hub_server, repo, git_env, outsider[1])
+    assert refs[f"refs/pr/{pr.num}"] == sha
+    # the push is recorded once git has its answer (repos/git/http.py _AfterResponse)
+    details = poll(
+        lambda: next(
+            (
+                d
+                for d in [contributor.get_discussion_details(repo, pr.num)]
+                if d.events[-1].type == "commit"
+            ),
+            None,
+        ),
+        what="the pushed commit in the PR's timeline",
+    )
+    assert details.events[-1].summary == "Fix it"
+    assert "+fixed" in (details.diff or "")
+
+    for target, reason in [
+        ("refs/heads/main", "your pull requests"),
+        (f"refs/pr/{someone_else.num}", "only its author"),
+        ("refs/pr/99", "open a pull request first"),
+    ]:
+        push = git("push", "origin", f"HEAD:{target}", cwd=work, env=git_env, check=False)
+        assert push.returncode != 0, target
+        assert reason in push.stderr, push.stderr
+    contributor.change_discussion_status(repo, pr.num, "closed")
+    commit_file(work, git_env, "late.txt", "late\n")
+    closed = git("push", "origin", f"HEAD:refs/pr/{pr.num}", cwd=work, env=git_env, check=False)
+    assert closed.returncode != 0  # no open PR of theirs left: no push rights at all
+    assert remote_refs(hub_server, repo, git_env, owner[1])[f"refs/pr/{pr.num}"] == sha
