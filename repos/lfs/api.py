@@ -23,6 +23,7 @@ from common.errors import (
     HubError,
     NotFoundError,
     PayloadTooLargeError,
+    PermissionDeniedError,
     ValidationError,
 )
 from common.streams import iter_file, iter_wsgi_input, prefetch
@@ -142,16 +143,18 @@ def _object_error(obj: Any) -> tuple[str, int, dict[str, Any] | None]:
 
 def _pr_upload(
     request: HttpRequest, body: dict[str, Any], kind: str, namespace: str, name: str
-) -> bool:
-    """An upload a non-writer may make: for a new pull request (huggingface_hub sends no
-    `ref` with create_pr, lfs.py) or onto a `refs/pr/N`, by someone who may open PRs here.
-    The commit that uses the objects is judged again by commit_create."""
+) -> Repo:
+    """The repo, for an upload a non-writer may make: for a new pull request (huggingface_hub
+    sends no `ref` with create_pr, lfs.py) or onto a `refs/pr/N`, by someone who may open PRs
+    here; PermissionDeniedError otherwise. The commit using the objects is judged again by
+    commit_create."""
     ref = body.get("ref")
     name_ = ref.get("name") if isinstance(ref, dict) else None
-    if name_ is not None and not (isinstance(name_, str) and name_.startswith("refs/pr/")):
-        return False
     repo = repo_get(user=request.user, kind=kind, namespace=namespace, name=name)
-    return can_discuss(request.user, repo)
+    for_pr = name_ is None or (isinstance(name_, str) and name_.startswith("refs/pr/"))
+    if not for_pr or not can_discuss(request.user, repo):
+        raise PermissionDeniedError(f"You don't have the rights to write {repo.full_name}.")
+    return repo
 
 
 @csrf_exempt
@@ -172,9 +175,13 @@ def batch(request: HttpRequest, kind: str, namespace: str, name: str) -> HttpRes
         action = Action.WRITE if operation == "upload" else Action.READ
         if action is Action.WRITE and not request.user.is_authenticated:
             raise AuthenticationError("Authentication required to upload.")
-        if action is Action.WRITE and _pr_upload(request, body, kind, namespace, name):
-            action = Action.READ  # huggingface_hub create_pr: LFS files for a pull request
-        repo = repo_get(user=request.user, kind=kind, namespace=namespace, name=name, action=action)
+        try:
+            repo = repo_get(
+                user=request.user, kind=kind, namespace=namespace, name=name, action=action
+            )
+        except PermissionDeniedError:
+            # huggingface_hub create_pr: readers upload LFS files for their pull request
+            repo = _pr_upload(request, body, kind, namespace, name)
         if operation == "download":
             require_download(request.user, repo)  # gated repos: accepted requests only
     except HubError as exc:
