@@ -207,9 +207,17 @@ def test_batch_upload_needs_write_access(hub_server, owner):
     repo = hub_server.create_repo(owner[1])
     read_token = hub_server.token(owner[0], "read")
     _other, other_token = hub_server.create_user()
-    body = {"operation": "upload", "objects": [{"oid": "a" * 64, "size": 1}]}
+    objects = [{"oid": "a" * 64, "size": 1}]
+    to_main = {"operation": "upload", "ref": {"name": "refs/heads/main"}, "objects": objects}
     for token in (read_token, other_token):
-        assert lfs_batch(hub_server, repo, body, token=token).status_code == 403
+        assert lfs_batch(hub_server, repo, to_main, token=token).status_code == 403
+    # Without a ref (huggingface_hub's create_pr) a signed-in reader with a write token may
+    # upload for a pull request, as on the public hub; a read token may not.
+    for_pr = {"operation": "upload", "objects": objects}
+    assert lfs_batch(hub_server, repo, for_pr, token=read_token).status_code == 403
+    answer = lfs_batch(hub_server, repo, for_pr, token=other_token)
+    assert answer.status_code == 200
+    assert "upload" in _objects(answer)[0]["actions"]
 
 
 BAD_OIDS = ["../../etc/passwd", "a" * 63, "a" * 65, "A" * 64, "sha256:" + "a" * 64, "", None, 7]
