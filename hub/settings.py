@@ -187,7 +187,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
-    "sweep-event-outbox": {"task": "repos.tasks.sweep_events", "schedule": 60.0},
+    # Re-enqueues lost outbox events and reconciles git pushes left pending (repos/pushes.py).
+    "sweep-event-outbox": {
+        "task": "repos.tasks.sweep_events",
+        "schedule": env_float("HUB_EVENT_SWEEP_SECONDS", 60.0, minimum=0.1),
+    },
     "sweep-git-locks": {"task": "repos.tasks.sweep_stale_locks", "schedule": 300.0},
     # Webhook retries live in the database (next_attempt_at), not in Celery countdowns
     # (SECURITY.md 8); this sweep enqueues due deliveries and frees expired leases.
@@ -216,6 +220,12 @@ MAX_GIT_BLOB_BYTES = env_int("HUB_MAX_GIT_BLOB_BYTES", 10 * 1024 * 1024)
 MAX_PUSH_BYTES = env_int("HUB_MAX_PUSH_BYTES", 5 * 1024 * 1024 * 1024)
 LFS_HREF_TTL_SECONDS = env_int("HUB_LFS_HREF_TTL_SECONDS", 3600)
 GIT_STALE_LOCK_SECONDS = env_int("HUB_GIT_STALE_LOCK_SECONDS", 600)
+# A push whose request has not recorded it this long after its pre-receive check is
+# reconciled with the refs on disk by the event sweep; keep it above the time receive-pack
+# takes from that check to its ref updates (repos/pushes.py).
+PUSH_RECONCILE_GRACE_SECONDS = env_float("HUB_PUSH_RECONCILE_GRACE_SECONDS", 120.0, minimum=0.0)
+# Test-only: the request never records its push, so the sweep must (tests/e2e/test_push_events.py).
+TEST_FAIL_PUSH_RECORD = env_bool("HUB_TEST_FAIL_PUSH_RECORD", False)
 ALLOW_SIGNUP = env_bool("HUB_ALLOW_SIGNUP", True)
 # Storage quotas per namespace (git + LFS), 0 = unlimited; site admins override per namespace.
 QUOTA_USER_BYTES = env_size("HUB_QUOTA_USER_BYTES", 0)

@@ -8,6 +8,7 @@ from contextvars import ContextVar
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from orgs.models import Namespace, User
 from orgs.permissions import readable_scope
@@ -142,6 +143,36 @@ class EventRecord(models.Model):
 
     class Meta:
         ordering = ["pk"]
+
+
+class PendingPush(models.Model):
+    """A git push whose refs may move, written before they do (pre-receive); the request
+    turns it into its RepoUpdated event after the response, or the sweep reconciles it with
+    the refs on disk (repos/pushes.py). Finished rows stay a while as evidence for later ones."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"  # approved; no event yet
+        RECORDED = "recorded"  # the request published what receive-pack reported
+        RECONCILED = "reconciled"  # the sweep published what it found on disk
+        DROPPED = "dropped"  # the sweep found nothing to announce
+
+    repo = models.ForeignKey(Repo, on_delete=models.CASCADE, related_name="+")
+    updates = models.JSONField()  # [{"ref", "old", "new"}] as the pre-receive hook got them
+    actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    token = models.ForeignKey(
+        "orgs.AccessToken", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    published = models.JSONField(default=list)  # the updates this push's event carried
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [
+            models.Index(fields=["state", "created_at"]),
+            models.Index(fields=["repo", "created_at"]),
+        ]
 
 
 class LfsLock(models.Model):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
+from django.conf import settings
 
 from repos import events
 
@@ -15,8 +18,12 @@ def dispatch_event(*, record_id: int) -> None:
 
 @shared_task
 def sweep_events() -> int:
-    """Re-enqueue events whose on-commit dispatch was lost (broker down, process killed)."""
-    return events.sweep()
+    """Reconcile git pushes their requests did not record, then re-enqueue events whose
+    on-commit dispatch was lost (broker down, process killed); idempotent."""
+    from repos.pushes import pending_push_sweep
+
+    grace = timedelta(seconds=settings.PUSH_RECONCILE_GRACE_SECONDS)
+    return pending_push_sweep(older_than=grace) + events.sweep()
 
 
 @shared_task

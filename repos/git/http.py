@@ -30,9 +30,10 @@ from orgs.permissions import Action
 from repos.access_requests import require_download
 from repos.discussions import pr_author_may_push
 from repos.git.hooks import HookCall, Verdict, hook_server, hooks_dir, reported_ok_refs
-from repos.git.policy import check_push, record_push
+from repos.git.policy import check_push
 from repos.git.store import git_store
 from repos.models import Repo
+from repos.pushes import pending_push_create, pending_push_record
 from repos.selectors import repo_get
 
 logger = logging.getLogger(__name__)
@@ -181,12 +182,14 @@ def service_rpc(
 def _receive_pack(
     request: HttpRequest, repo: Repo, path: Path, body: Iterator[bytes]
 ) -> HttpResponse:
-    checked: list[HookCall] = []
+    pending: list[int] = []
 
     def handle(call: HookCall) -> Verdict:
         verdict = check_push(repo=repo, git_dir=path, call=call, actor=request.user)
         if verdict.ok:
-            checked.append(call)
+            # Committed before receive-pack moves a ref: if recording after the response
+            # fails or this process dies, the event sweep still finds the push (repos/pushes.py).
+            pending.append(pending_push_create(repo=repo, updates=call.updates, actor=request.user))
         return verdict
 
     env = _env(request)
@@ -224,16 +227,20 @@ def _receive_pack(
             b"git receive-pack could not read the request\n", status=400, content_type="text/plain"
         )
     report = b"".join(out_chunks)
+
+    def record() -> None:
+        if settings.TEST_FAIL_PUSH_RECORD:  # test-only: drills the sweep's reconciliation
+            raise RuntimeError("HUB_TEST_FAIL_PUSH_RECORD is set: push left to the sweep")
+        for pending_id in pending:
+            pending_push_record(pending_id=pending_id, ok_refs=reported_ok_refs(report), repo=repo)
+
     response = _AfterResponse(
         report,
         content_type="application/x-git-receive-pack-result",
         # Recorded from receive-pack's own report (only refs it says `ok` for), once the
-        # client has its answer: no post-receive hook, and no database write on the
-        # push's critical path.
-        after=lambda: [
-            record_push(repo=repo, call=call, ok_refs=reported_ok_refs(report), actor=request.user)
-            for call in checked
-        ],
+        # client has its answer: no post-receive hook, and the event's transaction is off
+        # the push's critical path (the pending row written in pre-receive is on it).
+        after=record,
     )
     _no_cache(response)
     return response
@@ -249,8 +256,8 @@ class _AfterResponse(HttpResponse):
     def close(self) -> None:
         try:
             self._after()
-        except Exception:  # the push stands; a lost event is logged, never a broken reply
-            logger.exception("recording a push failed")
+        except Exception:  # the push stands; the event sweep reconciles its pending row
+            logger.exception("recording a push failed; left to the event sweep")
         finally:
             super().close()
 

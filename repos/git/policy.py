@@ -1,4 +1,4 @@
-"""What a push may do: the checks run by the pre-receive hook, and the post-receive record."""
+"""What a push may do: the checks run by the pre-receive hook (recording: repos/pushes.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from common.errors import InsufficientStorageError
 from orgs.models import User
-from repos import events
-from repos.discussions import pr_push_refusal, pr_record_push
+from repos.discussions import pr_push_refusal
 from repos.git.hooks import (
     HookCall,
     Verdict,
@@ -24,7 +23,7 @@ from repos.git.store import ZERO_SHA
 from repos.lfs.pointer import MAX_POINTER_SIZE, parse_pointer
 from repos.models import Repo
 from repos.quotas import push_require
-from repos.services import lfs_linked_oids, repo_record_push
+from repos.services import lfs_linked_oids
 
 ALLOWED_REF_PREFIXES = ("refs/heads/", "refs/tags/", "refs/pr/")
 # Deeper trees break recursive tree walkers (git's t6700; core.maxTreeDepth since git 2.43).
@@ -116,22 +115,6 @@ def check_push(
     if errors:
         return Verdict(ok=False, message=_report(errors))
     return Verdict(ok=True)
-
-
-def record_push(
-    *, repo: Repo, call: HookCall, ok_refs: set[str], actor: User | AnonymousUser | None = None
-) -> None:
-    """After receive-pack: publish one RepoUpdated for the refs it reported as updated, and
-    note commits pushed to pull requests in their timelines."""
-    updates = [
-        events.RefUpdate(ref=ref, old=old, new=new)
-        for old, new, ref in call.updates
-        if ref in ok_refs
-    ]
-    repo_record_push(repo=repo, updates=updates, source="git")
-    for u in updates:
-        if u.ref.startswith("refs/pr/") and actor is not None:
-            pr_record_push(actor=actor, repo=repo, ref=u.ref, old=u.old, new=u.new)
 
 
 def _report(errors: list[str]) -> str:

@@ -134,15 +134,20 @@ def _server_env(data_dir: Path, port: int) -> tuple[dict[str, str], str | None]:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{db_name}"')
         env["HUB_DATABASE_URL"] = base.rsplit("/", 1)[0] + "/" + db_name
-    redis = os.environ.get("HUB_TEST_REDIS_URL")
-    if redis:
-        # One Redis database per xdist worker, so servers never take each other's tasks.
-        env["HUB_REDIS_URL"] = (
-            redis.rstrip("/").rsplit("/", 1)[0] + f"/{1 + _xdist_index()}"
-            if redis.rstrip("/").count("/") > 2
-            else redis.rstrip("/") + f"/{1 + _xdist_index()}"
-        )
+    # One Redis database per xdist worker, so servers never take each other's tasks.
+    env.update(private_redis_env(1))
     return env, db_name
+
+
+def private_redis_env(first_db: int) -> dict[str, str]:
+    """HUB_REDIS_URL on database `first_db` + the xdist worker's index when the suite runs on
+    Redis (empty otherwise): a server of its own whose tasks no other server takes."""
+    redis = os.environ.get("HUB_TEST_REDIS_URL")
+    if not redis:
+        return {}
+    base = redis.rstrip("/")
+    base = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
+    return {"HUB_REDIS_URL": f"{base}/{first_db + _xdist_index()}"}
 
 
 def start_server(

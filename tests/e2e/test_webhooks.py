@@ -18,7 +18,7 @@ import requests
 from huggingface_hub.utils import HfHubHTTPError
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from tests.e2e.conftest import HubServer, _xdist_index, start_server, stop_server
+from tests.e2e.conftest import HubServer, private_redis_env, start_server, stop_server
 from tests.e2e.helpers import clone, commit_file, git, poll
 from tests.webhooks.receiver import HANG, Answer, Receiver, running
 from tests.webhooks.verify import verify
@@ -37,16 +37,10 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture(scope="module")
 def fast_retry_server() -> Iterator[HubServer]:
     """A hub whose retries and sweeps run in well under a second, with a short lease."""
-    extra = {}
-    redis = os.environ.get("HUB_TEST_REDIS_URL")
-    if redis:
-        # Its own Redis database: the session's shared server must not take its tasks.
-        base = redis.rstrip("/")
-        base = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
-        extra["HUB_REDIS_URL"] = f"{base}/{9 + _xdist_index()}"
     server, db_name = start_server(
         extra_env={
-            **extra,
+            # Its own Redis database: the session's shared server must not take its tasks.
+            **private_redis_env(9),
             "HUB_WEBHOOK_RETRY_BASE_SECONDS": "0.2",
             "HUB_WEBHOOK_SWEEP_SECONDS": "1",
             "HUB_WEBHOOK_LEASE_SECONDS": "5",
