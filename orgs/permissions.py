@@ -334,18 +334,58 @@ def repo_role(user: User | AnonymousUser, resource: Guarded) -> Action | None:
 
 def readable_scope(user: User | AnonymousUser) -> tuple[list[int], list[int]] | None:
     """(namespace ids, repo ids) whose private repos `user` may read; None: every repo
-    (site admins). Listings turn it into one SQL condition (Repo.objects.visible_to)."""
-    if getattr(user, "is_superuser", False):
-        return None
+    (site admins). Listings turn it into one SQL condition (Repo.objects.visible_to), so it
+    answers as `can(user, READ, repo)` does for each private repo: the user's own rights,
+    less the orgs that cut its token off, and, under a fine-grained token, only where the
+    token's scopes grant read (`_fine_grained_scope`)."""
     if not user.is_authenticated:
         return [], []
+    token = getattr(user, "access_token", None)
+    fine = token is not None and token.is_fine_grained
+    if user.is_superuser and not fine:
+        return None
+    blocked = blocked_namespace_ids(token) if token is not None else frozenset()
+    if fine:
+        return _fine_grained_scope(user, token.scopes, blocked)  # type: ignore[arg-type,union-attr]
     grants = grants_for(user)  # type: ignore[arg-type]
     namespaces = [user.namespace_id, *grants.org_roles]  # type: ignore[union-attr]
     repo_ids = list(grants.team_repo_roles)
-    token = getattr(user, "access_token", None)
-    blocked = blocked_namespace_ids(token) if token is not None else frozenset()
     if blocked:  # orgs that cut this token off: their private repos are not listed
         namespaces = [n for n in namespaces if n not in blocked]
         hidden = repo_ids_in(blocked)
         repo_ids = [r for r in repo_ids if r not in hidden]
     return [n for n in namespaces if n is not None], repo_ids
+
+
+def _fine_grained_scope(
+    user: User, scopes: list[dict[str, object]], blocked: frozenset[int]
+) -> tuple[list[int], list[int]]:
+    """The intersection of what the user may read (its namespace, its orgs, its teams' repos;
+    every namespace for a site admin) with what the token's scopes let it read (namespaces,
+    repos), outside `blocked`. A repo named on one side and a namespace on the other needs
+    the repo's owner: one query over those few repo ids, none when there are none."""
+    token_namespaces, token_repos = tokens.read_scope(scopes)  # type: ignore[arg-type]
+    everywhere = user.is_superuser
+    team: dict[int, Action] = {}
+    mine: set[int] = set()
+    if not everywhere:
+        grants = grants_for(user)
+        mine = {n for n in (user.namespace_id, *grants.org_roles) if n is not None}
+        team = grants.team_repo_roles
+    namespaces = {n for n in token_namespaces if (everywhere or n in mine) and n not in blocked}
+    candidates = set(token_repos)
+    if token_namespaces:
+        candidates |= set(team)
+    repo_ids: list[int] = []
+    if candidates:
+        rows = Namespace.objects.filter(repos__id__in=candidates).values_list(
+            "repos__id", "pk", "repos__kind"
+        )
+        for repo_id, owner_id, kind in rows:
+            if owner_id in blocked or owner_id in namespaces:
+                continue  # cut off, or listed through its namespace already
+            by_token = token_repos.get(repo_id) == kind or owner_id in token_namespaces
+            by_user = everywhere or owner_id in mine or repo_id in team
+            if by_token and by_user:
+                repo_ids.append(repo_id)
+    return sorted(namespaces), sorted(repo_ids)

@@ -172,6 +172,22 @@ def scopes_allow(
     return False
 
 
+def read_scope(scopes: Iterable[dict[str, Any]]) -> tuple[set[int], dict[int, str]]:
+    """Where `scopes` let a token read private repos (repo.content.read, or repo.write which
+    implies it), as `scopes_allow` judges one repo: the namespace ids, and the repo ids with
+    the repo type each scope names (a scope covers its repo only while the types agree)."""
+    namespaces: set[int] = set()
+    repos: dict[int, str] = {}
+    for scope in scopes:
+        if not _grants(scope, REPO_CONTENT_READ) or not isinstance(scope.get("id"), int):
+            continue
+        if scope.get("type") in NAMESPACE_TYPES:
+            namespaces.add(scope["id"])
+        elif scope.get("type") in REPO_TYPES:
+            repos[scope["id"]] = scope["type"]
+    return namespaces, repos
+
+
 def scopes_as_hf(scopes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The public hub's whoami shape: `[{entity: {_id, type, name}, permissions}]`."""
     return [

@@ -236,3 +236,50 @@ def test_liked_repos_and_likers_paginate(small_pages: HubServer) -> None:
     assert likes.models == list(reversed(repos))  # newest like first, across 2 pages
     likers = [u.username for u in server.api(None).list_repo_likers(repos[0])]
     assert likers == [name for name, _ in reversed(fans)] + [user]
+
+
+def test_fine_grained_tokens_list_only_the_private_repos_they_may_read(
+    small_pages: HubServer,
+) -> None:
+    """list_models(token=...) under each kind of token: public repos for everyone, private
+    ones only where the token's scopes (orgs/tokens.py) let it read, across pages."""
+    server = small_pages
+    owner, write = server.create_user()
+    org = server.unique("org")
+    server.cli("org", "create", org, "--admin", owner)
+    api = server.api(write)
+    org_private = [
+        api.create_repo(f"{org}/kite-{i}", private=True).repo_id for i in range(PAGE + 1)
+    ]
+    org_public = [api.create_repo(f"{org}/open-{i}").repo_id for i in range(2)]
+    own_private = server.create_repo(write, "mine", private=True)
+    own_public = server.create_repo(write, "shared")
+
+    def fine(*scopes: str) -> str:
+        args = ["token", "create", owner, "--role", "fineGrained", "--name", "fine"]
+        for scope in scopes:
+            args += ["--scope", scope]
+        return server.cli(*args).stdout.strip().splitlines()[-1]
+
+    def listed(token: str, author: str) -> set[str]:
+        return set(_ids(server.api(None).list_models(author=author, token=token)))
+
+    cases = {  # token -> (org's repos listed, owner's repos listed)
+        server.token(owner, "read"): (org_private + org_public, [own_private, own_public]),
+        fine(f"model:{org_private[0]}:repo.content.read"): (
+            [org_private[0], *org_public],
+            [own_public],
+        ),
+        fine(f"user:{owner}:repo.content.read"): (org_public, [own_private, own_public]),
+        fine(f"org:{org}:repo.write"): (org_private + org_public, [own_public]),
+        fine(f"org:{org}:repos.create", f"user:{owner}:webhooks.manage"): (
+            org_public,
+            [own_public],
+        ),
+    }
+    for token, (in_org, own) in cases.items():
+        assert listed(token, org) == set(in_org)
+        assert listed(token, owner) == set(own)
+    scoped = fine(f"model:{org_private[0]}:repo.content.read")
+    for name in org_private:  # what a listing shows, the repo's own door opens, and no more
+        assert server.api(scoped).repo_exists(name) == (name == org_private[0])
