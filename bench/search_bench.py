@@ -211,6 +211,26 @@ def populated(n_repos: int) -> int | None:
     return Repo.objects.filter(private=True).values_list("owner_id", flat=True).first()
 
 
+def _fine_grained_viewer(owner: object) -> object:
+    """The owner of private repos as a fine-grained token scoped to one of them shows it
+    (orgs/permissions.py readable_scope: the listing condition names that repo only)."""
+    from orgs.models import User
+    from orgs.services import token_create
+    from orgs.tokens import ScopeSpec
+    from repos.models import Repo
+
+    if not isinstance(owner, User):
+        return owner
+    repo = Repo.objects.filter(owner_id=owner.namespace_id, private=True, kind="model").first()
+    if repo is None:
+        return owner
+    spec = ScopeSpec(type="model", name=repo.full_name, permissions=("repo.content.read",))
+    token, _secret = token_create(user=owner, name="bench", role="fineGrained", scopes=[spec])
+    viewer = User.objects.get(pk=owner.pk)
+    viewer.access_token = token
+    return viewer
+
+
 def measure(cases: list[tuple[str, Callable[[], object]]], runs: int) -> dict[str, list[float]]:
     """Milliseconds per call, in rounds: each round runs every case once, so the load of a
     shared machine drifting during the run weighs on every case alike."""
@@ -256,6 +276,7 @@ def main() -> None:
     if owner_ns is None:
         owner_ns, _build = generate(args.repos, args.seed)
     owner = User.objects.filter(namespace_id=owner_ns).first() or AnonymousUser()
+    scoped = _fine_grained_viewer(owner)
     backend = DatabaseBackend()
     rng = random.Random(args.seed + 1)
     words = [w for w in WORDS if len(w) > 3]
@@ -298,6 +319,10 @@ def main() -> None:
         ("sort by trending, first page", page(SearchQuery(kind="model", sort="trendingScore"))),
         ("sort by trending, owner of private repos", page(
             SearchQuery(kind="model", sort="trendingScore"), owner)),
+        ("sort by trending, fine-grained token, 1 repo", page(
+            SearchQuery(kind="model", sort="trendingScore"), scoped)),
+        ("facet counts, whole catalogue, fine-grained", lambda: backend.facets(
+            user=scoped, query=SearchQuery(kind="model"))),
         ("sort by likes", page(SearchQuery(kind="model", sort="likes"))),
         ("id substring (HF `search`)", page(SearchQuery(kind="model", search=("llama-c",)))),
         ("quick search (names, prefix)", page(
