@@ -199,6 +199,8 @@ def test_repo_page_has_clone_instructions(client: Client, repo: Repo) -> None:
     assert "git clone http://testserver/Owner/demo-model" in html
     assert "HF_ENDPOINT=http://testserver" in html
     assert "HF_HUB_DISABLE_XET=1" in html
+    assert 'AutoModel.from_pretrained("Owner/demo-model")' in html
+    assert "load_dataset" not in html
 
 
 def test_repo_page_without_readme_invites_one(client: Client, owner: User) -> None:
@@ -206,6 +208,8 @@ def test_repo_page_without_readme_invites_one(client: Client, owner: User) -> No
     html = client.get("/datasets/Owner/empty").content.decode()
     assert "No dataset card yet" in html
     assert 'repo_type="dataset"' in html
+    assert 'load_dataset("Owner/empty", streaming=True)' in html  # same endpoint variables
+    assert "from_pretrained" not in html
 
 
 def test_repo_page_accepts_any_case(client: Client, repo: Repo) -> None:
