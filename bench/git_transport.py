@@ -6,7 +6,9 @@ Operations: first push of the whole history into a fresh repo, `git clone --bare
 `git clone`, push of 200 new commits (server repo reset to the template before each push).
 Prints medians, min-max and the paired ratio hub / C git (median over rounds of the per-round
 ratio). The push of 200 commits runs --push-reps times per round and server (median).
-Target: hub within 1.3x of C git.
+Target: hub within 1.3x of C git. `--baseline DIR` also serves DIR (another checkout, e.g.
+`git archive <commit> | tar -x -C DIR`) on --hub-port + 1 in the same rounds, and prints
+the paired ratio hub / baseline, for a before/after comparison of a change.
 
     .venv/bin/python bench/git_transport.py [--rounds 7] [--scratch /tmp/hubforge-bench-git]
 """
@@ -408,6 +410,7 @@ def main() -> None:
     ap.add_argument("--hub-port", type=int, default=8111)
     ap.add_argument("--cgit-port", type=int, default=8121)
     ap.add_argument("--push-reps", type=int, default=3, help="pushes per round and server (median)")
+    ap.add_argument("--baseline", type=Path, help="another checkout to serve on --hub-port + 1")
     ap.add_argument(
         "--wait-quiet",
         type=float,
@@ -457,6 +460,19 @@ def main() -> None:
         f", embedded profile with its worker\nC git: {how} on port {args.cgit_port}"
     )
     servers = [hub_server, cgit]
+    base_server = None
+    if args.baseline:
+        (scratch / "baseline").mkdir(exist_ok=True)
+        base = Hub(procs, scratch / "baseline", args.hub_port + 1, code=args.baseline)
+        base.create_repo("bench-git")
+        base_server = Server(
+            "baseline",
+            f"http://x:{base.token}@{HOST}:{args.hub_port + 1}/{base.user}/bench-git",
+            base.repo_dir(),
+            base.server_cpu,
+        )
+        servers.insert(1, base_server)
+        log(f"baseline: {args.baseline} served the same way on port {args.hub_port + 1}")
     for s in servers:
         s.snapshot("empty", scratch)
     work = scratch / "work"
@@ -536,6 +552,15 @@ def main() -> None:
         )
     )
     log("targets: " + "; ".join(f"{lab} {ratio:.2f}x {ok}" for lab, ratio, ok in verdicts))
+    if base_server is not None:
+        log("\nhub / baseline, paired (median of per-round ratios of wall seconds; < 1 = faster):")
+        for lab in hub_server.results:
+            h, b = hub_server.results[lab], base_server.results[lab]
+            log(
+                f"  {lab:28} hub {med(h):.3f} s  baseline {med(b):.3f} s  "
+                f"paired {paired(h, b):.3f}x ({span([x / y for x, y in zip(h, b, strict=True)])})"
+                f"  baseline / C git {paired(b, cgit.results[lab]):.2f}x"
+            )
     procs.stop_all()
 
 

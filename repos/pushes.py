@@ -122,7 +122,9 @@ def pending_push_reconcile(*, pending_id: int) -> int:
     repo_id = PendingPush.objects.filter(pk=pending_id).values_list("repo_id", flat=True).first()
     if repo_id is None:
         return 0
-    repo = Repo.objects.select_related("owner").get(pk=repo_id)
+    repo = Repo.objects.select_related("owner").filter(pk=repo_id).first()
+    if repo is None:
+        return 0  # deleted meanwhile: its rows went with it
     refs = git_store().refs(repo.storage_key)  # read before the lock: the refs have settled
     with transaction.atomic():
         row = PendingPush.objects.select_for_update().filter(pk=pending_id).first()
