@@ -48,6 +48,7 @@ from repos.gitattributes_match import GitIgnore, gitattributes
 from repos.lfs.pointer import MAX_POINTER_SIZE, Pointer, parse_pointer
 from repos.lfs.store import Oid, object_store
 from repos.models import LfsObject, Repo, public_base_url
+from repos.pulls import is_ancestor
 from repos.quotas import commit_require, quota_require
 from repos.services import author_signature, lfs_linked_oids, repo_record_push
 
@@ -61,7 +62,7 @@ MAX_COMMIT_ATTEMPTS = 5
 FILE_MODE = 0o100644
 EXEC_MODE = 0o100755
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_SHA_RE = re.compile(r"^[0-9a-f]{40}\Z")
+_COMMIT_ID_RE = re.compile(r"^[0-9a-f]{5,40}\Z")  # huggingface_hub constants.REGEX_COMMIT_OID
 
 
 # --- operations -------------------------------------------------------------------------------
@@ -455,6 +456,26 @@ def _new_commit(
     return commit.id
 
 
+def _parent(repo: Repo, parent_commit: str, head: str, create_pr: bool) -> str:
+    """The commit `parentCommit` (full or abbreviated) names. Without create_pr it must be
+    the branch head (the no-lost-update rule: 412 otherwise); with create_pr, any commit
+    in the branch's history, where the pull request will start."""
+    parent = parent_commit.lower()
+    if parent == head:
+        return head
+    sha = git_store().commit_by_id(repo.storage_key, parent)
+    if not create_pr:
+        if sha != head:
+            raise PreconditionFailedError(STALE_PARENT)
+        return head
+    if sha is None or not is_ancestor(repo, sha, head):
+        raise RevisionNotFoundError(
+            f"Invalid rev id: {parent_commit} (parentCommit must be a commit in the history "
+            "of the branch the pull request is opened against)"
+        )
+    return sha
+
+
 def _publish(repo: Repo, ref: str, old: str | None, new: str | None) -> None:
     repo_record_push(
         repo=repo,
@@ -487,6 +508,9 @@ def commit_create(
     Validates every path and LFS object before any object is written. Raises
     PreconditionFailedError (412) when `parent_commit` is not the head; without a parent, a
     lost race with another writer rebuilds on the new head. Empty commits are allowed.
+    With `create_pr`, `parent_commit` is where the pull request starts instead of the head
+    (huggingface_hub create_commit: "the pull request will be created from parent_commit"):
+    a commit in the branch's history, else RevisionNotFoundError.
     """
     ref = _branch_ref(revision, repo.default_branch)
     _require_for_ref(actor, repo, ref, create_pr=create_pr)
@@ -494,12 +518,11 @@ def commit_create(
         raise RevisionNotFoundError(f"Invalid rev id: {revision} (a PR needs a base branch)")
     if not isinstance(summary, str) or not summary.strip():
         raise BadRequestError("A commit summary is required.")
-    if parent_commit is not None and not _SHA_RE.match(parent_commit.lower()):
-        raise BadRequestError("parentCommit must be a full 40-character commit id.")
+    if parent_commit is not None and not _COMMIT_ID_RE.match(parent_commit.lower()):
+        raise BadRequestError("parentCommit must be a commit id (5 to 40 hexadecimal digits).")
     ops = [_validated(op) for op in operations]
     head = _head(repo, ref, revision)
-    if parent_commit is not None and parent_commit.lower() != head and not create_pr:
-        raise PreconditionFailedError(STALE_PARENT)
+    start = None if parent_commit is None else _parent(repo, parent_commit, head, create_pr)
     prepared, sizes = _prepare(repo, ops)
     pr = pr_for_ref(repo=repo, ref=ref)
     if create_pr:
@@ -511,6 +534,7 @@ def commit_create(
             description=description or "",
             pull_request=True,
             base_branch=ref,
+            start_point=start,
         )
         ref = pr.pr_ref
         head = _head(repo, ref, ref)
@@ -543,7 +567,7 @@ def commit_create(
         try:
             store.update_ref(repo.storage_key, ref, head, new)
         except ConflictError:
-            if parent_commit is not None:
+            if parent_commit is not None and not create_pr:
                 raise PreconditionFailedError(STALE_PARENT) from None
             head = _head(repo, ref, revision)
             continue

@@ -334,9 +334,11 @@ def discussion_create(
     description: str = "",
     pull_request: bool = False,
     base_branch: str | None = None,
+    start_point: str | None = None,
 ) -> Discussion:
     """Open discussion N (the next number of the repo); a PR starts as a draft with the ref
-    `refs/pr/N` at the base branch head. The description is the first comment event."""
+    `refs/pr/N` at the base branch head, or at `start_point`, a commit the caller checked
+    is in the base branch's history. The description is the first comment event."""
     require_discuss(actor, repo)
     title = _clean_title(title)
     description = _clean_comment(description or "", allow_empty=True)
@@ -348,6 +350,7 @@ def discussion_create(
         base_sha = git_store().refs(repo.storage_key).get(base_ref)
         if base_sha is None:
             raise RevisionNotFoundError(f"Invalid rev id: {branch}")
+        base_sha = start_point or base_sha
     for _attempt in range(_NUMBER_ATTEMPTS):
         try:
             with transaction.atomic():

@@ -46,7 +46,8 @@ def _git(repo: Repo, *args: str) -> subprocess.CompletedProcess[bytes]:
         raise HubError("git took too long on this pull request.", status=503) from None
 
 
-def _is_ancestor(repo: Repo, older: str, newer: str) -> bool:
+def is_ancestor(repo: Repo, older: str, newer: str) -> bool:
+    """Is commit `older` in the history of `newer` (or the same commit)?"""
     return _git(repo, "merge-base", "--is-ancestor", older, newer).returncode == 0
 
 
@@ -58,9 +59,9 @@ def merge_base(repo: Repo, a: str, b: str) -> str | None:
 
 def merge_plan(repo: Repo, *, base: str, head: str) -> MergePlan:
     """Fast-forward, nothing to do, or a three-way merge (with the files that conflict)."""
-    if base == head or _is_ancestor(repo, head, base):
+    if base == head or is_ancestor(repo, head, base):
         return MergePlan(base, head, fast_forward=False, up_to_date=True, tree=None)
-    if _is_ancestor(repo, base, head):
+    if is_ancestor(repo, base, head):
         return MergePlan(base, head, fast_forward=True, up_to_date=False, tree=None)
     proc = _git(
         repo,

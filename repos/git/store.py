@@ -25,6 +25,7 @@ ZERO_SHA = "0" * 40
 _KEY_RE = re.compile(r"^[0-9a-f]{32}\Z")
 _SHA_RE = re.compile(r"^[0-9a-f]{40}\Z")
 _SHORT_SHA_RE = re.compile(r"^[0-9a-f]{7,39}\Z")
+_COMMIT_ID_RE = re.compile(r"^[0-9a-f]{5,40}\Z")  # huggingface_hub constants.REGEX_COMMIT_OID
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,25 @@ class GitStore:
             if len(matches) == 1:
                 return matches[0]
         return None
+
+    def commit_by_id(self, storage_key: str, oid: str) -> str | None:
+        """The full sha of the commit `oid` names: a full sha, or an abbreviation (5-39 hex
+        characters) that only one commit of the repo starts with. Never a ref name, a tag
+        or a tree; None when missing or ambiguous."""
+        oid = oid.lower()
+        if not _COMMIT_ID_RE.match(oid):
+            return None
+        repo = self.open(storage_key)
+        try:
+            if len(oid) == 40:
+                try:
+                    return oid if isinstance(repo[oid.encode()], Commit) else None
+                except KeyError:
+                    return None
+            matches = list(_iter_commit_shas_with_prefix(repo, oid))
+            return matches[0] if len(matches) == 1 else None
+        finally:
+            repo.close()
 
     @staticmethod
     def _peel_to_commit(repo: DulwichRepo, sha: bytes) -> str | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 from huggingface_hub import CommitOperationAdd
-from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 
 from tests.e2e.conftest import HubServer
 from tests.e2e.helpers import clone, commit_file, git, poll, random_bytes, remote_refs
@@ -202,6 +202,56 @@ def test_a_read_token_may_not_open_discussions(
         timeout=30,
     )
     assert batch.status_code == 403
+
+
+def test_create_pr_from_parent_commit_starts_the_pr_there(
+    hub_server: HubServer, owner: tuple[str, str], outsider: tuple[str, str], repo: str
+) -> None:
+    """create_commit(create_pr=True, parent_commit=X): "the pull request will be created from
+    parent_commit" (hf_api.py); X full or abbreviated, and only from the branch's history."""
+    api = hub_server.api(owner[1])
+    contributor = hub_server.api(outsider[1])
+    seen = contributor.repo_info(repo).sha
+    assert seen is not None
+    api.upload_file(path_or_fileobj=b"moved on\n", path_in_repo="README.md", repo_id=repo)
+    api.upload_file(path_or_fileobj=b"later\n", path_in_repo="later.txt", repo_id=repo)
+    head = api.repo_info(repo).sha
+
+    info = contributor.create_commit(
+        repo,
+        operations=[CommitOperationAdd(path_in_repo="fix.txt", path_or_fileobj=b"fix\n")],
+        commit_message="Fix from what I read",
+        create_pr=True,
+        parent_commit=seen[:7],
+    )
+    [pr_commit, start, *_] = contributor.list_repo_commits(repo, revision=info.pr_revision)
+    assert (pr_commit.commit_id, start.commit_id) == (info.oid, seen)
+    assert set(contributor.list_repo_files(repo, revision=info.pr_revision)) == {
+        ".gitattributes", "README.md", "fix.txt"}  # fmt: skip
+    details = contributor.get_discussion_details(repo, info.pr_num)
+    assert details.conflicting_files == []
+    assert "fix.txt" in (details.diff or "")
+    assert "later.txt" not in (details.diff or "")  # the diff is from where the PR starts
+    assert api.repo_info(repo).sha == head
+
+    api.merge_pull_request(repo, info.pr_num)  # main moved since: a merge commit
+    assert {"fix.txt", "later.txt"} <= set(api.list_repo_files(repo))
+    assert api.list_repo_commits(repo)[0].title.startswith("Merge refs/pr/")
+
+    api.create_branch(repo, branch="side")
+    branch_only = api.upload_file(
+        path_or_fileobj=b"side\n", path_in_repo="side.txt", repo_id=repo, revision="side"
+    )
+    for parent in ("0" * 40, branch_only.oid):  # missing; on another branch only
+        with pytest.raises(RevisionNotFoundError, match="parentCommit must be a commit in"):
+            contributor.create_commit(
+                repo,
+                operations=[CommitOperationAdd(path_in_repo="x.txt", path_or_fileobj=b"x\n")],
+                commit_message="From nowhere",
+                create_pr=True,
+                parent_commit=parent,
+            )
+    assert [d.num for d in contributor.get_repo_discussions(repo)] == [info.pr_num]  # no new PR
 
 
 def test_merge_with_a_moved_base_makes_a_merge_commit_or_reports_conflicts(

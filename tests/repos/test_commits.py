@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 
 import pytest
+from django.http import HttpResponse
+from django.test import Client
 
 from common.errors import (
     BadRequestError,
@@ -37,7 +40,7 @@ from repos.commits import (
 from repos.git.store import GitStore, git_store
 from repos.lfs.pointer import Pointer, parse_pointer
 from repos.lfs.store import Oid, object_store
-from repos.models import EventRecord, Repo, RepoKind
+from repos.models import Discussion, EventRecord, Repo, RepoKind
 from repos.services import lfs_link, repo_create
 from tests.conftest import require_tool
 
@@ -291,6 +294,88 @@ def test_create_pr_by_a_reader_opens_pr_n_and_leaves_main_alone(owner, repo: Rep
         commit_create(
             actor=reader, repo=repo, revision=main, operations=[], summary="s", create_pr=True
         )
+
+
+def test_create_pr_starts_from_parent_commit_in_the_branch_history(owner, repo: Repo) -> None:
+    """huggingface_hub create_commit(create_pr=True, parent_commit=X): "the pull request will
+    be created from parent_commit", full or abbreviated; main is left alone."""
+    reader = user_create(username="bob", password=None)
+    old = _commit(owner, repo, AddFile("a.txt", b"v1")).oid
+    _commit(owner, repo, AddFile("a.txt", b"v2"), AddFile("later.txt", b"x"))
+    main = _head(repo)
+    store = git_store()
+    for n, parent in enumerate((old, old[:7].upper(), old[:5]), start=1):
+        result = _commit(reader, repo, AddFile("pr.txt", b"pr"), create_pr=True,
+                         parent_commit=parent)  # fmt: skip
+        assert result.pr_num == n
+        assert store.resolve(repo.storage_key, f"refs/pr/{n}") == result.oid
+        assert store.commit(repo.storage_key, result.oid).parents == (old,)
+        files = _files(repo, f"refs/pr/{n}")
+        assert (files["a.txt"], files["pr.txt"]) == (b"v1", b"pr")
+        assert "later.txt" not in files
+    assert _head(repo) == main
+    at_head = _commit(reader, repo, AddFile("pr.txt", b"pr"), create_pr=True, parent_commit=main)
+    assert store.commit(repo.storage_key, at_head.oid).parents == (main,)
+
+
+def test_create_pr_parent_commit_outside_the_branch_history_is_refused(owner, repo: Repo) -> None:
+    branch_create(actor=owner, repo=repo, branch="side")
+    side = commit_create(actor=owner, repo=repo, revision="side", operations=[
+        AddFile("side.txt", b"s")], summary="side").oid  # fmt: skip
+    tree = git_store().commit(repo.storage_key, side).tree
+    for parent in (side, "f" * 40, "deadbeef", tree):  # another branch, missing, a tree
+        with pytest.raises(RevisionNotFoundError, match="parentCommit must be a commit in the"):
+            _commit(owner, repo, AddFile("pr.txt", b"pr"), create_pr=True, parent_commit=parent)
+    with pytest.raises(BadRequestError, match="parentCommit must be a commit id"):
+        _commit(owner, repo, AddFile("pr.txt", b"pr"), create_pr=True, parent_commit="abcd")
+    assert not Discussion.objects.filter(repo=repo).exists()  # no PR, no refs/pr/N
+    assert not [r for r in git_store().refs(repo.storage_key) if r.startswith("refs/pr/")]
+
+
+def test_parent_commit_without_create_pr_must_be_the_head_full_or_abbreviated(
+    owner, repo: Repo
+) -> None:
+    parent = _head(repo)
+    first = _commit(owner, repo, AddFile("a.txt", b"1"), parent_commit=parent[:7]).oid
+    for stale in (parent, parent[:7], parent[:5]):  # an ancestor of main: still a 412
+        with pytest.raises(PreconditionFailedError, match=STALE_PARENT):
+            _commit(owner, repo, AddFile("a.txt", b"2"), parent_commit=stale)
+    assert _head(repo) == first
+    _commit(owner, repo, AddFile("a.txt", b"2"), parent_commit=first[:5].upper())
+    assert _files(repo)["a.txt"] == b"2"
+
+
+def test_commit_api_create_pr_from_parent_commit(owner, repo: Repo) -> None:
+    """The NDJSON door: header.parentCommit with ?create_pr=1 opens the PR from there; an
+    unknown parent is a 404 RevisionNotFound, a stale one without create_pr stays a 412."""
+    old = _commit(owner, repo, AddFile("a.txt", b"v1")).oid
+    _commit(owner, repo, AddFile("a.txt", b"v2"))
+    client = Client()
+    client.force_login(owner)
+    url = f"/api/models/{repo.full_name}/commit/main"
+
+    def post(parent: str, query: str = "?create_pr=1") -> HttpResponse:
+        lines = [
+            {"key": "header", "value": {"summary": "from v1", "parentCommit": parent}},
+            {"key": "file", "value": {"path": "b.txt", "content": "Yg==", "encoding": "base64"}},
+        ]
+        body = "\n".join(json.dumps(line) for line in lines)
+        return client.post(url + query, body, content_type="application/x-ndjson")
+
+    r = post(old)
+    assert r.status_code == 200, r.content
+    assert r.json()["pullRequestUrl"].endswith(f"/{repo.full_name}/discussions/1")
+    pr_head = r.json()["commitOid"]
+    assert git_store().commit(repo.storage_key, pr_head).parents == (old,)
+    assert _files(repo, "refs/pr/1")["a.txt"] == b"v1"
+    r = post("0" * 40)
+    assert r.status_code == 404
+    assert r["X-Error-Code"] == "RevisionNotFound"
+    assert "parentCommit must be a commit in the history" in r.json()["error"]
+    r = post(old, query="")
+    assert r.status_code == 412
+    assert r.json()["error"] == STALE_PARENT
+    assert post("xyz").status_code == 400
 
 
 def test_reader_cannot_commit(owner, repo: Repo) -> None:
